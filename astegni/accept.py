@@ -1,0 +1,103 @@
+"""Accept, reject and cancel a request: change its status, read back what the database made.
+
+Nothing here computes a date or writes a session: the rule in PostgreSQL does, for every client.
+Each call is one round trip (a SQL function), and none commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from astegni import queries
+from astegni.connection import Conn, fetch
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An occurrence acceptance did not create: reason 'past', 'dst_gap' or 'conflict'."""
+
+    session_date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str
+    clash_session_id: int | None
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Skipped:
+        return cls(
+            session_date=dt.date.fromisoformat(item["session_date"]),
+            starts_at=dt.datetime.fromisoformat(item["starts_at"]),
+            ends_at=dt.datetime.fromisoformat(item["ends_at"]),
+            reason=item["reason"],
+            clash_session_id=item.get("clash_session_id"),
+        )
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    request_id: int
+    status: str
+    responded_at: dt.datetime
+    agreed_price: Decimal | None
+    sessions_created: int
+    enrolled_course_id: int | None
+    skipped: tuple[Skipped, ...] = ()
+
+    def as_response(self) -> dict[str, Any]:
+        """The JSON body the old accept endpoint answered with."""
+        return {
+            "success": True,
+            "message": f"Session request accepted: {self.sessions_created} sessions created",
+            "request_id": self.request_id,
+            "status": self.status,
+            "responded_at": self.responded_at.isoformat(),
+            "agreed_price": float(self.agreed_price) if self.agreed_price is not None else None,
+            "sessions_created": self.sessions_created,
+            "enrolled_course_id": self.enrolled_course_id,
+        }
+
+
+@dataclass(frozen=True)
+class Rejection:
+    request_id: int
+    status: str
+    responded_at: dt.datetime
+    rejected_reason: str | None
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    request_id: int
+    status: str
+    cancelled_at: dt.datetime
+    cancelled_reason: str | None
+    sessions_cancelled: int
+
+
+def accept(conn: Conn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
+    """Accepts a pending request (only tutor_id's own when given) and reports what was made."""
+    [row] = fetch(conn, queries.ACCEPT, {"request_id": request_id, "tutor_id": tutor_id})
+    skipped = row.pop("skipped")
+    if isinstance(skipped, str):
+        skipped = json.loads(skipped)
+    return Acceptance(**row, skipped=tuple(Skipped.from_json(item) for item in skipped))
+
+
+def reject(conn: Conn, request_id: int, *, reason: str | None = None,
+           tutor_id: int | None = None) -> Rejection:
+    """Rejects a pending request (only tutor_id's own when given)."""
+    [row] = fetch(conn, queries.REJECT,
+                  {"request_id": request_id, "reason": reason, "tutor_id": tutor_id})
+    return Rejection(**row)
+
+
+def cancel(conn: Conn, request_id: int, *, reason: str | None = None,
+           tutor_id: int | None = None) -> Cancellation:
+    """Cancels an accepted request: its sessions not yet started are cancelled, and counted."""
+    [row] = fetch(conn, queries.CANCEL,
+                  {"request_id": request_id, "reason": reason, "tutor_id": tutor_id})
+    return Cancellation(**row)

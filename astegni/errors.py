@@ -1,0 +1,160 @@
+"""Every refusal of the rule as a Python exception, mapped from its SQLSTATE in one place.
+
+The database raises each refusal with its own SQLSTATE (class AS) and a DETAIL that is a JSON object
+of the facts (request_id, field, value, clash_session_id, ...). `translate` turns a psycopg or
+SQLAlchemy error into the matching exception; the mapping branches on the code, never on the text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+import psycopg
+import sqlalchemy.exc
+
+
+class AstegniError(Exception):
+    """Base of every error this package raises."""
+
+    sqlstate: ClassVar[str | None] = None
+
+    def __init__(self, message: str, *, detail: dict[str, Any] | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail: dict[str, Any] = detail or {}
+        self.hint = hint
+
+    @property
+    def request_id(self) -> int | None:
+        value = self.detail.get("request_id")
+        return int(value) if value is not None else None
+
+
+class NotConfigured(AstegniError):
+    """No database URL, or one that is not PostgreSQL's."""
+
+
+class RequestNotFound(AstegniError):
+    """No such request, or it belongs to another tutor."""
+
+    sqlstate = "AS001"
+
+
+class AlreadyResponded(AstegniError):
+    """The request already has the status asked for, or is no longer pending."""
+
+    sqlstate = "AS002"
+
+
+class InvalidTransition(AstegniError):
+    """A change of status the rule does not allow (e.g. pending -> cancelled)."""
+
+    sqlstate = "AS003"
+
+
+class NoStudent(AstegniError):
+    """The request names no student and its requester has no student profile."""
+
+    sqlstate = "AS004"
+
+
+class InvalidSchedule(AstegniError):
+    """A malformed schedule; `field` and `value` name what is wrong."""
+
+    sqlstate = "AS005"
+
+    @property
+    def field(self) -> str | None:
+        return self.detail.get("field")
+
+    @property
+    def value(self) -> str | None:
+        return self.detail.get("value")
+
+
+class TooManySessions(InvalidSchedule):
+    """The schedule would make more sessions than schedule_settings.session_limit."""
+
+    sqlstate = "AS006"
+
+
+class ScheduleConflict(AstegniError):
+    """An occurrence clashes with another session of the tutor; `clash_session_id` names it."""
+
+    sqlstate = "AS007"
+
+    @property
+    def clash_session_id(self) -> int | None:
+        value = self.detail.get("clash_session_id")
+        return int(value) if value is not None else None
+
+
+class SettingsLocked(AstegniError):
+    """schedule_settings changed by a role that is not a member of the database owner's role."""
+
+    sqlstate = "AS008"
+
+
+class InvalidTimezone(AstegniError):
+    """A tutor's zone that is not an IANA name known to the server."""
+
+    sqlstate = "AS009"
+
+
+class InconsistentSession(AstegniError):
+    """A session whose date and times disagree with its instants, or that has no time."""
+
+    sqlstate = "AS010"
+
+
+class SessionDateTaken(AstegniError):
+    """A session moved onto a date where its request already has a session."""
+
+    sqlstate = "AS011"
+
+
+class RetryableConflict(AstegniError):
+    """A deadlock or serialization failure: PostgreSQL says the transaction may be retried."""
+
+
+BY_SQLSTATE: dict[str, type[AstegniError]] = {
+    cls.sqlstate: cls
+    for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
+                TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
+                InconsistentSession, SessionDateTaken)
+    if cls.sqlstate
+}
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+EXCLUSION_VIOLATION = "23P01"
+
+
+def translate(error: BaseException) -> AstegniError | None:
+    """The AstegniError for a psycopg or SQLAlchemy error, or None when it is not one of ours."""
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        error = error.orig or error
+    if not isinstance(error, psycopg.Error):
+        return None
+    diag = error.diag
+    sqlstate = diag.sqlstate or ""
+    message = diag.message_primary or str(error)
+    cls = BY_SQLSTATE.get(sqlstate)
+    if cls is not None:
+        detail = _detail(diag.message_detail)
+        return cls(message, detail=detail, hint=diag.message_hint)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return RetryableConflict(message, detail={"sqlstate": sqlstate}, hint=diag.message_hint)
+    if sqlstate == EXCLUSION_VIOLATION and diag.table_name == "sessions":
+        # A race the trigger's own check could not see; the constraint caught it.
+        return ScheduleConflict(message, detail={"constraint": diag.constraint_name})
+    return None
+
+
+def _detail(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return value if isinstance(value, dict) else {"text": text}

@@ -1,0 +1,29 @@
+"""SQL files that migrations install: db/functions/ (the current truth) and each revision's frozen copy."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from alembic import op
+
+DB_DIR = Path(__file__).resolve().parent.parent / "db"
+FUNCTIONS_DIR = DB_DIR / "functions"
+FROZEN_DIR = DB_DIR / "migrations" / "sql"
+
+
+def sql_files(directory: Path, *, triggers: bool) -> list[Path]:
+    """The function files (triggers=False) or trigger files (triggers=True) of a directory, in name order."""
+    return sorted(p for p in directory.glob("*.sql") if p.name.startswith("trigger_") == triggers)
+
+
+def execute_sql_files(execute: Callable[[str], object], files: list[Path]) -> None:
+    """Runs each file through `execute`, a driver-level call (no bind-parameter parsing of `:name`)."""
+    execute("SET LOCAL check_function_bodies = off")
+    for path in files:
+        execute(path.read_text())
+
+
+def install_frozen(revision: str, *, triggers: bool) -> None:
+    """Inside a migration: installs the frozen SQL of `revision` (functions or triggers)."""
+    driver = op.get_bind().connection.driver_connection
+    assert driver is not None
+    execute_sql_files(driver.execute, sql_files(FROZEN_DIR / revision, triggers=triggers))

@@ -1,0 +1,62 @@
+-- Applies the cancellation of accepted requests (status just became 'cancelled'): their sessions that
+-- have not started are marked cancelled (kept, not deleted), the student leaves the course unless another
+-- accepted request of the same tutor, package and student keeps them in it, and one
+-- pg_notify('astegni_sessions') is sent per request. enrolled_students is kept (payment history).
+CREATE OR REPLACE FUNCTION public.astegni_cancel_requests(p_ids integer[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_requests integer;
+BEGIN
+    WITH req AS (
+        SELECT r.id, r.tutor_id, r.package_id,
+               public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
+                   AS student_id
+        FROM public.requested_sessions AS r
+        WHERE r.id = ANY (p_ids)
+    ),
+    cancelled AS (
+        UPDATE public.sessions AS s
+        SET status = 'cancelled', updated_at = now()
+        FROM req
+        WHERE s.request_id = req.id AND s.status = 'scheduled' AND s.starts_at > now()
+        RETURNING s.request_id, s.starts_at
+    ),
+    leaving AS (
+        SELECT req.tutor_id, req.package_id, array_agg(DISTINCT req.student_id) AS students
+        FROM req
+        WHERE NOT EXISTS (
+            SELECT FROM public.requested_sessions AS other
+            WHERE other.status = 'accepted'
+              AND other.tutor_id = req.tutor_id
+              AND other.package_id IS NOT DISTINCT FROM req.package_id
+              AND public.astegni_request_student(other.requested_to_id, other.requester_type,
+                                                 other.requester_id) = req.student_id)
+        GROUP BY req.tutor_id, req.package_id
+    ),
+    course AS (
+        UPDATE public.enrolled_courses AS c
+        SET students_id = ARRAY(SELECT s FROM unnest(c.students_id) AS s WHERE s <> ALL (leaving.students)),
+            updated_at = now()
+        FROM leaving
+        WHERE c.tutor_id = leaving.tutor_id AND c.package_id IS NOT DISTINCT FROM leaving.package_id
+    ),
+    outcome AS (
+        SELECT cancelled.request_id, count(*) AS sessions,
+               min(cancelled.starts_at) AS first_starts_at, max(cancelled.starts_at) AS last_starts_at
+        FROM cancelled
+        GROUP BY cancelled.request_id
+    )
+    SELECT count(*) INTO v_requests
+    FROM req
+    LEFT JOIN outcome AS o ON o.request_id = req.id
+    CROSS JOIN LATERAL (
+        SELECT pg_notify('astegni_sessions', json_build_object(
+            'event', 'cancelled', 'request_id', req.id, 'tutor_id', req.tutor_id,
+            'student_id', req.student_id, 'sessions', coalesce(o.sessions, 0),
+            'first_starts_at', o.first_starts_at, 'last_starts_at', o.last_starts_at)::text)
+    ) AS notified;
+END
+$$;

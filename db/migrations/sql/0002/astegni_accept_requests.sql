@@ -1,0 +1,32 @@
+-- Accepts requests whose status just became 'accepted': the rule's entry point, called by the
+-- statement-level trigger with the ids of the statement's accepted rows (ascending).
+-- Set-based first; if the exclusion constraint reports a clash, the statement's work is undone and
+-- redone one request at a time in id order, so that a later request sees the sessions of an earlier one.
+-- Raises AS004, AS005 (astegni_check_requests), AS006, AS007 (astegni_refuse_outcome) and 40001 when a
+-- concurrent transaction booked the slot after this one's snapshot (retry the transaction).
+CREATE OR REPLACE FUNCTION public.astegni_accept_requests(p_ids integer[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_id integer;
+BEGIN
+    PERFORM public.astegni_lock_tutors(p_ids);
+    PERFORM public.astegni_check_requests(p_ids);
+    BEGIN
+        PERFORM public.astegni_apply_acceptance(p_ids, false);
+    EXCEPTION WHEN exclusion_violation THEN
+        FOREACH v_id IN ARRAY p_ids LOOP
+            BEGIN
+                PERFORM public.astegni_apply_acceptance(ARRAY[v_id], true);
+            EXCEPTION WHEN exclusion_violation THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'serialization_failure',
+                    MESSAGE = format('request %s: a concurrent transaction booked one of its slots', v_id),
+                    HINT = 'Retry the transaction.';
+            END;
+        END LOOP;
+    END;
+END
+$$;

@@ -1,0 +1,40 @@
+-- What accepting a pending request now would do, one row per occurrence; writes nothing.
+-- outcome 'create', 'skip' (reason past, dst_gap or conflict) or 'refuse' (a clash that would refuse a
+-- conflict_policy 'fail' request), from the same plan acceptance uses.
+-- Raises AS001, AS002 (not pending), AS004, AS005, AS006, like acceptance.
+CREATE OR REPLACE FUNCTION public.preview_sessions(p_request_id integer)
+RETURNS TABLE (session_date date, starts_at timestamptz, ends_at timestamptz, duration integer,
+               outcome text, reason text, clash_session_id integer)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    r public.requested_sessions;
+    v_zone text;
+    v_course_id integer;
+    v_weeks integer;
+    v_limit integer;
+BEGIN
+    SELECT q.* INTO r FROM public.requested_sessions AS q WHERE q.id = p_request_id;
+    IF NOT FOUND THEN
+        PERFORM public.astegni_raise('AS001', format('request %s does not exist', p_request_id),
+                                     jsonb_build_object('request_id', p_request_id), NULL);
+    ELSIF r.status <> 'pending' THEN
+        PERFORM public.astegni_raise('AS002', format('request %s is already %s', r.id, r.status),
+            jsonb_build_object('request_id', r.id, 'status', r.status), 'Only a pending request can be previewed.');
+    END IF;
+    PERFORM public.astegni_check_requests(ARRAY[r.id]);
+
+    SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = r.tutor_id;
+    SELECT c.id INTO v_course_id FROM public.enrolled_courses AS c
+    WHERE c.tutor_id = r.tutor_id AND c.package_id IS NOT DISTINCT FROM r.package_id;
+    SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
+
+    PERFORM public.astegni_refuse_outcome(r, (
+        SELECT count(*)::integer FROM public.astegni_occurrences(r, v_zone, now(), v_weeks, v_limit) AS o
+        WHERE o.skip_reason IS NULL), v_limit, v_zone, NULL, NULL);
+    RETURN QUERY
+    SELECT * FROM public.astegni_plan(r, v_course_id, v_zone, now(), v_weeks, v_limit, true);
+END
+$$;

@@ -1,0 +1,91 @@
+"""The test server: ASTEGNI_TEST_DATABASE_URL, else a testcontainers PostgreSQL when Docker answers,
+else an embedded PostgreSQL. Migrated once into a template database; each test gets a fresh clone."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from astegni.embedded import start as start_embedded
+from tests.support import migrate, url_for_database
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A URL of the server, connected to its maintenance database."""
+    if url := os.environ.get("ASTEGNI_TEST_DATABASE_URL"):
+        yield url
+    elif _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield container.get_connection_url()
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="astg-", dir=tempfile.gettempdir())) / "pg"
+        server, url = start_embedded(data_dir, keep=False)
+        yield url
+        server.cleanup()
+
+
+def admin(server_url: str) -> psycopg.Connection:
+    return psycopg.connect(server_url, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> Iterator[str]:
+    """A database migrated to head, cloned by every test."""
+    name = f"astegni_tpl_{uuid.uuid4().hex[:8]}"
+    with admin(server_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    migrate(url_for_database(server_url, name), "head")
+    yield name
+    with admin(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _fresh_database(server_url: str, template: str | None) -> Iterator[str]:
+    name = f"astegni_t_{uuid.uuid4().hex[:10]}"
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with admin(server_url) as conn:
+        conn.execute(create)
+    yield url_for_database(server_url, name)
+    with admin(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db_url(server_url: str, template_db: str) -> Iterator[str]:
+    """A fresh database at head, for this test alone."""
+    yield from _fresh_database(server_url, template_db)
+
+
+@pytest.fixture
+def empty_db_url(server_url: str) -> Iterator[str]:
+    """A fresh empty database (no migrations), for migration tests."""
+    yield from _fresh_database(server_url, None)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit psycopg connection to the test's database."""
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
