@@ -1,0 +1,114 @@
+"""Migrations: up, down to zero, up again; one head; head installs exactly db/functions/; the models
+match the migrations; an existing database is upgraded in place or stopped with the rows to fix."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from astegni.migrations import FUNCTIONS_DIR, execute_sql_files, sql_files
+from tests.support import alembic_config, downgrade, migrate
+
+OBJECT_NAME = re.compile(r"CREATE OR REPLACE (?:FUNCTION|TRIGGER) public\.(\w+)|CREATE OR REPLACE TRIGGER (\w+)")
+
+PROJECT_OBJECTS = """
+SELECT 'function ' || p.proname, md5(pg_get_functiondef(p.oid))
+FROM pg_proc AS p
+WHERE p.pronamespace = 'public'::regnamespace
+  AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'trigger ' || t.tgname, md5(pg_get_triggerdef(t.oid))
+FROM pg_trigger AS t WHERE NOT t.tgisinternal
+"""
+
+
+def project_objects(conn: psycopg.Connection) -> dict[str, str]:
+    return dict(conn.execute(PROJECT_OBJECTS).fetchall())
+
+
+def tables(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {name for (name,) in rows}
+
+
+def test_single_head():
+    assert len(ScriptDirectory.from_config(alembic_config("unused")).get_heads()) == 1
+
+
+def test_revisions_are_sequential():
+    script = ScriptDirectory.from_config(alembic_config("unused"))
+    revisions = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert revisions == [f"{n:04d}" for n in range(1, len(revisions) + 1)]
+
+
+def test_up_down_to_zero_up_again(empty_db_url):
+    migrate(empty_db_url, "head")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        at_head = project_objects(conn), tables(conn)
+    downgrade(empty_db_url, "base")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert project_objects(conn) == {}
+        assert tables(conn) == {"alembic_version"}
+    migrate(empty_db_url, "head")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert (project_objects(conn), tables(conn)) == at_head
+
+
+def test_head_installs_exactly_db_functions(db_url):
+    files = sql_files(FUNCTIONS_DIR, triggers=False) + sql_files(FUNCTIONS_DIR, triggers=True)
+    names = set()
+    for path in files:
+        [match] = OBJECT_NAME.findall(path.read_text())
+        kind = "trigger" if path.name.startswith("trigger_") else "function"
+        names.add(f"{kind} {match[0] or match[1]}")
+    with psycopg.connect(db_url) as conn:
+        installed = project_objects(conn)
+        assert set(installed) == names
+        execute_sql_files(conn.execute, files)
+        assert project_objects(conn) == installed, "db/functions/ differs from what head installs"
+        conn.rollback()
+
+
+def test_models_match_migrations(db_url):
+    command.check(alembic_config(db_url))
+
+
+LEGACY_ROWS = """
+INSERT INTO users DEFAULT VALUES;
+INSERT INTO tutor_profiles (user_id) VALUES (1);
+INSERT INTO student_profiles (user_id) VALUES (1);
+INSERT INTO tutor_packages (tutor_id, name) VALUES (1, 'Physics');
+INSERT INTO enrolled_courses (tutor_id, package_id) VALUES (1, 1);
+INSERT INTO sessions (enrolled_courses_id, session_date, start_time, end_time, duration)
+VALUES (1, '2026-06-01', '22:00', '01:00', -1260);
+"""
+
+
+def test_existing_database_is_filled_in(empty_db_url):
+    migrate(empty_db_url, "0001")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(LEGACY_ROWS)
+    migrate(empty_db_url, "head")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT tutor_id, starts_at::text, ends_at::text, duration FROM sessions WHERE id = 1"
+        ).fetchone()
+    # Addis Ababa is UTC+3: 22:00 local is 19:00 UTC, and the overnight session ends the next day.
+    assert row == (1, "2026-06-01 19:00:00+00", "2026-06-01 22:00:00+00", 180)
+
+
+def test_duplicate_enrolments_stop_the_upgrade_and_keep_the_rows(empty_db_url):
+    migrate(empty_db_url, "0001")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(LEGACY_ROWS)
+        conn.execute("INSERT INTO enrolled_students (tutor_id, student_id) VALUES (1, 1), (1, 1)")
+    with pytest.raises(RuntimeError, match=r"(?s)students enrolled twice.*ids=\[1, 2\]") as stopped:
+        migrate(empty_db_url, "head")
+    assert "To resolve" in str(stopped.value)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM enrolled_students").fetchone() == (2,)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
