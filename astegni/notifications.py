@@ -58,13 +58,18 @@ def _instant(value: str | None) -> dt.datetime | None:
 
 def listen(conn: psycopg.Connection[Any], *, timeout: float | None = None,
            stop_after: int | None = None) -> Iterator[Notification]:
-    """Yields the notifications committed from now on, until `stop_after` of them have come or no
-    notification came for `timeout` seconds (None: forever). `conn` must be in autocommit mode:
-    inside a transaction, LISTEN would only start at its commit."""
+    """Starts listening now, and yields the notifications committed from now on until `stop_after`
+    of them have come or none came for `timeout` seconds (None: forever). `conn` must be in
+    autocommit mode: inside a transaction, LISTEN would only start at its commit."""
     if not conn.autocommit:
         raise NotConfigured("listen needs an autocommit connection",
                             hint="psycopg.connect(url, autocommit=True)")
     conn.execute(queries.LISTEN)
+    return _notifications(conn, timeout, stop_after)
+
+
+def _notifications(conn: psycopg.Connection[Any], timeout: float | None,
+                   stop_after: int | None) -> Iterator[Notification]:
     for notify in conn.notifies(timeout=timeout, stop_after=stop_after):
         if notify.channel == CHANNEL:
             yield Notification.from_payload(notify.payload)

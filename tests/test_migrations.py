@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from astegni.migrations import FUNCTIONS_DIR, execute_sql_files, sql_files
 from tests.support import alembic_config, downgrade, migrate
 
-OBJECT_NAME = re.compile(r"CREATE OR REPLACE (?:FUNCTION|TRIGGER) public\.(\w+)|CREATE OR REPLACE TRIGGER (\w+)")
+OBJECT_NAME = re.compile(r"CREATE OR REPLACE (?:FUNCTION public\.|TRIGGER )(\w+)")
 
 PROJECT_OBJECTS = """
 SELECT 'function ' || p.proname, md5(pg_get_functiondef(p.oid))
@@ -62,9 +62,9 @@ def test_head_installs_exactly_db_functions(db_url):
     files = sql_files(FUNCTIONS_DIR, triggers=False) + sql_files(FUNCTIONS_DIR, triggers=True)
     names = set()
     for path in files:
-        [match] = OBJECT_NAME.findall(path.read_text())
+        [name] = OBJECT_NAME.findall(path.read_text())
         kind = "trigger" if path.name.startswith("trigger_") else "function"
-        names.add(f"{kind} {match[0] or match[1]}")
+        names.add(f"{kind} {name}")
     with psycopg.connect(db_url) as conn:
         installed = project_objects(conn)
         assert set(installed) == names

@@ -7,7 +7,7 @@ from tests.support import Factory
 def test_accept_recurring_mon_wed_fri_makes_24(conn):
     f = Factory(conn)
     tutor = f.tutor("Europe/Berlin")
-    user, student = f.student()
+    user, _student = f.student()
     package = f.package(tutor)
     request = f.request(tutor, user, package_id=package, schedule_type="recurring",
                         days=["Monday", " wed", "FRIDAY"], message="Algebra")

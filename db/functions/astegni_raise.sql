@@ -6,10 +6,6 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    IF p_hint IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message,
-            DETAIL = jsonb_strip_nulls(p_detail)::text;
-    END IF;
     RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message,
         DETAIL = jsonb_strip_nulls(p_detail)::text, HINT = p_hint;
 END

@@ -113,7 +113,7 @@ GRANT USAGE ON SEQUENCE requested_sessions_id_seq TO astegni_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO astegni_admin;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO astegni_admin;
 -- Everyone reads the settings; the trigger decides who may change them (with its own SQLSTATE).
-GRANT SELECT, UPDATE ON schedule_settings TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON schedule_settings TO PUBLIC;
 GRANT SELECT ON time_zone_names TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION astegni_on_request_statement(), astegni_on_session_write() FROM PUBLIC;
 """

@@ -19,13 +19,14 @@ BEGIN
         PERFORM public.astegni_raise('AS001',
             CASE WHEN p_tutor_id IS NULL THEN format('request %s does not exist', p_request_id)
                  ELSE format('tutor %s has no request %s', p_tutor_id, p_request_id) END,
-            jsonb_build_object('request_id', p_request_id, 'tutor_id', p_tutor_id), NULL);
+            jsonb_build_object('request_id', p_request_id, 'tutor_id', p_tutor_id),
+            'Check the request id, and that the request belongs to this tutor.');
     END IF;
     IF v_status = p_status THEN
         PERFORM public.astegni_raise('AS002',
             format('request %s is already %s', p_request_id, v_status),
             jsonb_build_object('request_id', p_request_id, 'status', v_status, 'requested_status', p_status),
-            NULL);
+            'Only a pending request can be accepted or rejected, and only an accepted one cancelled.');
     END IF;
 END
 $$;

@@ -39,7 +39,8 @@ BEGIN
             PERFORM public.astegni_raise('AS010',
                 format('session %s needs a date and two different times', NEW.id),
                 jsonb_build_object('session_id', NEW.id, 'session_date', NEW.session_date,
-                                   'start_time', NEW.start_time, 'end_time', NEW.end_time), NULL);
+                                   'start_time', NEW.start_time, 'end_time', NEW.end_time),
+                'Give the session a date, a start_time and a different end_time.');
         END IF;
         IF v_instants AND (NEW.starts_at, NEW.ends_at) IS DISTINCT FROM (
                public.astegni_starts_at(NEW.session_date, NEW.start_time, v_zone),
@@ -73,7 +74,8 @@ BEGIN
         PERFORM public.astegni_raise('AS011',
             format('request %s already has a session on %s', NEW.request_id, NEW.session_date),
             jsonb_build_object('session_id', NEW.id, 'request_id', NEW.request_id,
-                               'session_date', NEW.session_date), NULL);
+                               'session_date', NEW.session_date),
+            'Move the session to a date on which its request has no session.');
     END IF;
     IF NEW.status IS DISTINCT FROM 'cancelled' THEN
         SELECT s.id INTO v_clash FROM public.sessions AS s
@@ -89,7 +91,8 @@ BEGIN
                        to_char(NEW.start_time, 'HH24:MI'), v_zone, v_clash),
                 jsonb_build_object('session_id', NEW.id, 'session_date', NEW.session_date,
                                    'start_time', to_char(NEW.start_time, 'HH24:MI'), 'timezone', v_zone,
-                                   'clash_session_id', v_clash), NULL);
+                                   'clash_session_id', v_clash),
+                'Move the session to a free slot, or move or cancel the clashing session.');
         END IF;
     END IF;
     RETURN NEW;

@@ -19,7 +19,8 @@ BEGIN
     SELECT q.* INTO r FROM public.requested_sessions AS q WHERE q.id = p_request_id;
     IF NOT FOUND THEN
         PERFORM public.astegni_raise('AS001', format('request %s does not exist', p_request_id),
-                                     jsonb_build_object('request_id', p_request_id), NULL);
+                                     jsonb_build_object('request_id', p_request_id),
+                                     'Check the request id.');
     ELSIF r.status <> 'pending' THEN
         PERFORM public.astegni_raise('AS002', format('request %s is already %s', r.id, r.status),
             jsonb_build_object('request_id', r.id, 'status', r.status), 'Only a pending request can be previewed.');

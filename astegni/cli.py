@@ -1,0 +1,410 @@
+"""The `astegni` command: migrations, the demo, responses to requests, schedules, calendars, events.
+
+Every command is a thin client: the rule runs in PostgreSQL. The database is named by
+--database-url or DATABASE_URL; a refusal or an unreachable database is one line on stderr and
+exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+import typer
+from alembic import command
+from alembic.script import ScriptDirectory
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from rich.console import Console
+from rich.table import Table
+
+import astegni
+from astegni import demo as demo_module
+from astegni import embedded, ical, notifications
+from astegni.errors import AstegniError, NotConfigured
+
+# Piped output is not cut to 80 columns: tables of sessions need about 110.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+class Unreachable(AstegniError):
+    """The server cannot be reached (or refused the login)."""
+
+
+class NotMigrated(AstegniError):
+    """The database is not at the migrations' head."""
+
+
+class App(typer.Typer):
+    """A Typer app that reports a refusal or a database error as one line and exit code 1."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except AstegniError as error:
+            _fail(error)
+        except psycopg.Error as error:
+            diag = error.diag
+            _fail(AstegniError(diag.message_primary or " ".join(str(error).split()),
+                               hint=diag.message_hint, detail={"sqlstate": diag.sqlstate}))
+
+
+def _fail(error: AstegniError) -> NoReturn:
+    sqlstate = error.sqlstate or error.detail.get("sqlstate")
+    code = f" {sqlstate}" if sqlstate else ""
+    hint = f" (hint: {error.hint})" if error.hint else ""
+    errors.print(f"[bold red]error{code}:[/] {error.message}{hint}", markup=True, highlight=False,
+                 soft_wrap=True)
+    sys.exit(1)
+
+
+app = App(help="Accepted tutoring requests become sessions, by a rule that lives in PostgreSQL.",
+          no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode="rich")
+db_app = typer.Typer(help="Migrations (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url", envvar="DATABASE_URL", show_envvar=True,
+        help="libpq URL, e.g. postgresql://postgres@127.0.0.1:5432/astegni")] = None,
+) -> None:
+    """Accepted tutoring requests become sessions, by a rule that lives in PostgreSQL."""
+    ctx.obj = database_url
+
+
+def _url(ctx: typer.Context) -> str:
+    url: str | None = ctx.obj
+    if not url:
+        raise NotConfigured("no database: set DATABASE_URL or pass --database-url",
+                            hint="e.g. postgresql://postgres@127.0.0.1:5432/astegni")
+    return url
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    params = conninfo_to_dict(url)
+    params.pop("password", None)
+    return make_conninfo("", **params)
+
+
+def _connect(url: str, *, autocommit: bool = False, migrated: bool = True) -> psycopg.Connection[Any]:
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split())
+        raise Unreachable(f"cannot reach the database {_shown(url)}: {reason}") from None
+    if migrated:
+        try:
+            current = _revision(conn)
+            head = _head()
+            if current != head:
+                state = f"is at revision {current}" if current else "is not migrated"
+                raise NotMigrated(f"the database {_shown(url)} {state} (code expects {head})",
+                                  hint="run: astegni db upgrade")
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def _revision(conn: psycopg.Connection[Any]) -> str | None:
+    row = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    if row is None or not row[0]:
+        return None
+    version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return str(version[0]) if version else None
+
+
+def _head() -> str | None:
+    return ScriptDirectory.from_config(demo_module.alembic_config("")).get_current_head()
+
+
+# ---- db ----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrates the database up to REVISION (default: head).
+
+    Example: astegni --database-url postgresql://postgres@127.0.0.1:5432/astegni db upgrade
+    """
+    url = _url(ctx)
+    _connect(url, migrated=False).close()
+    demo_module.upgrade(url, revision)
+    _print_revision(url)
+
+
+@db_app.command("downgrade")
+def db_downgrade(ctx: typer.Context, revision: str) -> None:
+    """Migrates the database down to REVISION (e.g. 0001, or base for none).
+
+    Example: astegni db downgrade 0001
+    """
+    url = _url(ctx)
+    _connect(url, migrated=False).close()
+    command.downgrade(demo_module.alembic_config(url), revision)
+    _print_revision(url)
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Shows the database's revision and the code's head.
+
+    Example: astegni db current   (with DATABASE_URL set)
+    """
+    _print_revision(_url(ctx))
+
+
+def _print_revision(url: str) -> None:
+    with _connect(url, migrated=False) as conn:
+        current = _revision(conn)
+    head = _head()
+    marker = " (head)" if current == head else f" (head is {head})"
+    console.print(f"{_shown(url)}: revision {current or 'none'}{marker}", highlight=False,
+                  soft_wrap=True)
+
+
+# ---- demo --------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(
+        "--name", help="The database to drop and create on the server.")] = demo_module.DEMO_DATABASE,
+) -> None:
+    """Builds a small school in a fresh database, accepts its requests, shows the result.
+
+    Without --database-url or DATABASE_URL it runs an embedded PostgreSQL kept between runs.
+
+    Example: astegni demo
+    """
+    server_url: str | None = ctx.obj
+    if not server_url:
+        data_dir = embedded.default_data_dir()
+        errors.print(f"Using the embedded PostgreSQL in {data_dir}", highlight=False)
+        _, server_url = embedded.start(data_dir, keep=True)
+    else:
+        _connect(server_url, migrated=False).close()
+    url = demo_module.run(server_url, console, name)
+    console.print(f"The demo database: {_shown(url)}", highlight=False)
+
+
+# ---- responses ---------------------------------------------------------------------------------
+
+TutorOption = Annotated[int | None, typer.Option("--tutor", help="Act as this tutor (profile id):"
+                                                 " another tutor's request is not found.")]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Told to the student.")]
+
+
+def _record(title: str, fields: dict[str, Any]) -> None:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in fields.items():
+        table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+
+
+@app.command()
+def accept(ctx: typer.Context, request_id: int, tutor: TutorOption = None) -> None:
+    """Accepts a pending request: the database creates its sessions.
+
+    Example: astegni accept 42 --tutor 7
+    """
+    with _connect(_url(ctx)) as conn:
+        result = astegni.accept(conn, request_id, tutor_id=tutor)
+        conn.commit()
+        zone = _request_zone(conn, request_id)
+    _record(f"Request {request_id} accepted", {
+        "status": result.status, "responded at": result.responded_at,
+        "agreed price": result.agreed_price, "sessions created": result.sessions_created,
+        "enrolled course": result.enrolled_course_id, "occurrences skipped": len(result.skipped)})
+    if result.skipped:
+        table = Table(title=f"Skipped (times in {zone})", title_justify="left")
+        for column in ("Date", "Starts", "Ends", "Reason", "Clashes with session"):
+            table.add_column(column)
+        for s in result.skipped:
+            table.add_row(str(s.session_date), _time(s.starts_at, zone), _time(s.ends_at, zone),
+                          s.reason, str(s.clash_session_id or ""))
+        console.print(table)
+
+
+@app.command()
+def reject(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
+           tutor: TutorOption = None) -> None:
+    """Rejects a pending request.
+
+    Example: astegni reject 42 --reason "Fully booked in March"
+    """
+    with _connect(_url(ctx)) as conn:
+        result = astegni.reject(conn, request_id, reason=reason, tutor_id=tutor)
+        conn.commit()
+    _record(f"Request {request_id} rejected", {
+        "status": result.status, "responded at": result.responded_at,
+        "reason": result.rejected_reason})
+
+
+@app.command()
+def cancel(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
+           tutor: TutorOption = None) -> None:
+    """Cancels an accepted request: its sessions not yet started are cancelled (kept, marked).
+
+    Example: astegni cancel 42 --reason "Moved abroad"
+    """
+    with _connect(_url(ctx)) as conn:
+        result = astegni.cancel(conn, request_id, reason=reason, tutor_id=tutor)
+        conn.commit()
+    _record(f"Request {request_id} cancelled", {
+        "status": result.status, "cancelled at": result.cancelled_at,
+        "reason": result.cancelled_reason, "sessions cancelled": result.sessions_cancelled})
+
+
+@app.command()
+def preview(ctx: typer.Context, request_id: int) -> None:
+    """Shows what accepting a pending request now would do; writes nothing.
+
+    Example: astegni preview 42
+    """
+    with _connect(_url(ctx)) as conn:
+        rows = astegni.preview(conn, request_id)
+        zone = _request_zone(conn, request_id)
+    table = Table(title=f"Request {request_id} if accepted now (times in {zone})",
+                  title_justify="left")
+    for column in ("Date", "Starts", "Ends", "Minutes", "Outcome", "Reason", "Clashes with session"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row.session_date), _time(row.starts_at, zone), _time(row.ends_at, zone),
+                      str(row.duration), row.outcome, row.reason or "", str(row.clash_session_id or ""))
+    console.print(table)
+    counts = {o: sum(r.outcome == o for r in rows) for o in ("create", "skip", "refuse")}
+    console.print(", ".join(f"{n} {o}" for o, n in counts.items()), highlight=False)
+
+
+def _request_zone(conn: psycopg.Connection[Any], request_id: int) -> str:
+    row = conn.execute("SELECT t.timezone FROM requested_sessions AS r"
+                       " JOIN tutor_profiles AS t ON t.id = r.tutor_id WHERE r.id = %s",
+                       (request_id,)).fetchone()
+    return str(row[0]) if row else "UTC"
+
+
+def _time(instant: dt.datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# ---- schedules and calendars -------------------------------------------------------------------
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {name!r} (an IANA name, e.g. Europe/Berlin)",
+                                 param_hint="--tz") from None
+
+
+@app.command("sessions")
+def list_sessions(
+    ctx: typer.Context,
+    tutor: Annotated[int | None, typer.Option("--tutor", help="Tutor profile id.")] = None,
+    student: Annotated[int | None, typer.Option("--student", help="Student profile id.")] = None,
+    start: Annotated[dt.datetime | None, typer.Option(
+        "--from", formats=["%Y-%m-%d"], help="First day shown (in --tz).")] = None,
+    end: Annotated[dt.datetime | None, typer.Option(
+        "--to", formats=["%Y-%m-%d"], help="Last day shown (in --tz).")] = None,
+    tz: Annotated[str | None, typer.Option(
+        "--tz", help="Time zone of the viewer (default: the tutor's with --tutor, else UTC).")] = None,
+) -> None:
+    """A tutor's or a student's sessions, in the viewer's time zone.
+
+    Example: astegni sessions --tutor 7 --from 2027-03-01 --to 2027-03-07 --tz Europe/Berlin
+    """
+    if (tutor is None) == (student is None):
+        raise typer.BadParameter("give exactly one of --tutor and --student")
+    with _connect(_url(ctx)) as conn:
+        zone_name = tz or (_tutor_zone(conn, tutor) if tutor is not None else "UTC")
+        zone = _zone(zone_name)
+        rows = ical.sessions(
+            conn, tutor_id=tutor, student_id=student,
+            start=start.replace(tzinfo=zone) if start else None,
+            end=(end + dt.timedelta(days=1)).replace(tzinfo=zone) if end else None)
+    who = f"tutor {tutor}" if tutor is not None else f"student {student}"
+    table = Table(title=f"Sessions of {who} (times in {zone_name})", title_justify="left")
+    for column in ("Session", "Date", "Starts", "Ends", "Request", "Course", "Status", "Topics"):
+        table.add_column(column)
+    for row in rows:
+        starts, ends = row.starts_at.astimezone(zone), row.ends_at.astimezone(zone)
+        table.add_row(str(row.id), starts.strftime("%a %Y-%m-%d"), starts.strftime("%H:%M %Z"),
+                      ends.strftime("%H:%M %Z"), str(row.request_id or ""), str(row.course_id),
+                      row.status, row.summary)
+    console.print(table)
+    console.print(f"{len(rows)} sessions", highlight=False)
+
+
+def _tutor_zone(conn: psycopg.Connection[Any], tutor: int) -> str:
+    row = conn.execute("SELECT timezone FROM tutor_profiles WHERE id = %s", (tutor,)).fetchone()
+    if row is None:
+        raise AstegniError(f"no tutor {tutor}")
+    return str(row[0])
+
+
+@app.command("ical")
+def export_ical(
+    ctx: typer.Context,
+    student: Annotated[int | None, typer.Option("--student", help="Student profile id.")] = None,
+    course: Annotated[int | None, typer.Option("--course", help="Enrolled course id.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here instead of standard output.")] = None,
+) -> None:
+    """A student's or a course's sessions as an iCalendar file (RFC 5545).
+
+    Example: astegni ical --student 12 -o hana.ics
+    """
+    if (student is None) == (course is None):
+        raise typer.BadParameter("give exactly one of --student and --course")
+    with _connect(_url(ctx)) as conn:
+        rows = ical.sessions(conn, student_id=student, course_id=course)
+    name = f"Astegni: student {student}" if student is not None else f"Astegni: course {course}"
+    data = ical.calendar(rows, name=name).to_ical()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+        errors.print(f"Wrote {len(rows)} events to {output}", highlight=False)
+
+
+@app.command()
+def listen(
+    ctx: typer.Context,
+    count: Annotated[int | None, typer.Option(
+        "--count", help="Stop after this many notifications.")] = None,
+) -> None:
+    """Prints each notification of the rule (acceptance, cancellation) as a JSON line until Ctrl-C.
+
+    A hook point for email or SMS senders: pipe the lines into one.
+
+    Example: astegni listen | ./send-emails
+    """
+    with _connect(_url(ctx), autocommit=True) as conn:
+        events = notifications.listen(conn, stop_after=count)
+        errors.print(f"Listening on {notifications.CHANNEL} (Ctrl-C to stop)", highlight=False)
+        try:
+            for event in events:
+                print(event.as_json(), flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    app()

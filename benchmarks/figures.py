@@ -1,0 +1,355 @@
+"""The seven figures of issue 4. Each builds its own databases from a seeded template, interleaves
+the subject with its floor round by round (the machine is shared and noisy) and keeps medians."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+
+import astegni
+from benchmarks import workload
+from benchmarks.roundtrips import counted
+from benchmarks.server import Server
+
+Conn = psycopg.Connection[tuple[object, ...]]
+PENDING = "status = 'pending'"
+
+
+@dataclass
+class Sizes:
+    requests: int  # figure 1: requests accepted by one bulk UPDATE
+    rows: int  # figure 4: rows of the UPDATE of message
+    growth_rows: int  # figure 7: sessions already in the table
+    accepts: int  # figures 3 and 7: single accepts measured per side
+    concurrent: int  # figure 6: accepts per concurrency phase
+    rounds: int  # interleaved repetitions of the bulk figures
+
+
+@dataclass
+class Figure:
+    number: int
+    title: str
+    subject: str
+    baseline: str
+    ratio: float
+    budget: str
+    met: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
+
+
+def one(conn: Conn, query: str) -> tuple[object, ...]:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row
+
+
+def seeded(server: Server, requests: int, *, mixed: bool) -> str:
+    name = server.at_head()
+    with server.connect(name) as conn:
+        workload.seed(conn, requests, mixed=mixed)
+    return name
+
+
+def floor_database(server: Server, template: str) -> tuple[str, Conn]:
+    name = server.create(template)
+    conn = server.connect(name)
+    workload.disable_triggers(conn)
+    conn.execute("SET jit = off")  # as the rule's functions run: JIT only slows statements this size
+    return name, conn
+
+
+WARM = """SELECT (SELECT count(*) FROM requested_sessions), (SELECT count(*) FROM tutor_profiles),
+                 (SELECT count(*) FROM tutor_packages), (SELECT count(*) FROM student_profiles)"""
+MADE = """SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM enrolled_students),
+                 (SELECT count(*) FROM enrolled_courses)"""
+
+
+def bulk(server: Server, sizes: Sizes) -> Figure:
+    """1. One UPDATE over every pending request vs the hand-written set-based floor."""
+    template = seeded(server, sizes.requests, mixed=True)
+    times: dict[str, list[float]] = {"rule": [], "floor": []}
+    made: dict[str, set[tuple[object, ...]]] = {"rule": set(), "floor": set()}
+    for round_ in range(sizes.rounds):
+        for side in ("rule", "floor") if round_ % 2 == 0 else ("floor", "rule"):
+            if side == "rule":
+                name = server.create(template)
+                conn = server.connect(name)
+                statement = f"UPDATE requested_sessions SET status = 'accepted' WHERE {PENDING}"
+            else:
+                name, conn = floor_database(server, template)
+                statement = workload.bulk_floor(PENDING)
+            with conn:
+                conn.execute(WARM)
+                server.checkpoint()
+                times[side].append(timed(lambda c=conn, s=statement: c.execute(s)))
+                made[side].add(one(conn, MADE))
+            server.drop(name)
+    if made["rule"] != made["floor"] or len(made["rule"]) != 1:
+        raise AssertionError(f"rule and floor made different rows: {made}")
+    [(sessions, students, courses)] = made["rule"]
+    rule, floor = statistics.median(times["rule"]), statistics.median(times["floor"])
+    return Figure(1, f"Bulk UPDATE accepting {sizes.requests:,} requests", ms(rule), ms(floor),
+                  rule / floor, "≤ 1.10", rule / floor <= 1.10,
+                  [f"{sessions:,} sessions, {students:,} enrolments, {courses:,} courses on both sides",
+                   "runs (rule): " + ", ".join(ms(t) for t in times["rule"]),
+                   "runs (floor): " + ", ".join(ms(t) for t in times["floor"])])
+
+
+LOOP_ACCEPT = """
+UPDATE requested_sessions AS r SET status = 'accepted', responded_at = now(), updated_at = now()
+FROM tutor_profiles AS t WHERE r.id = %s AND t.id = r.tutor_id
+RETURNING r.tutor_id, r.package_id, r.start_time, r.end_time, r.message, t.timezone,
+          (now() AT TIME ZONE t.timezone)::date
+"""
+LOOP_COURSE = """
+INSERT INTO enrolled_courses (tutor_id, package_id, course_id) VALUES (%s, %s, '{1,2}')
+ON CONFLICT ON CONSTRAINT enrolled_courses_tutor_package_key DO UPDATE SET updated_at = now()
+RETURNING id
+"""
+LOOP_SESSION = """
+INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
+                      duration, topics, starts_at, ends_at)
+VALUES (%(course)s, %(tutor)s, %(request)s, %(day)s, %(start)s, %(end)s, 60, jsonb_build_array(%(message)s::text),
+        (%(day)s + %(start)s) AT TIME ZONE %(zone)s, (%(day)s + %(end)s) AT TIME ZONE %(zone)s)
+"""
+
+
+def loop_accept(conn: Conn, request_id: int) -> int:
+    """The replaced implementation: the request, its course, then each session in its own statement
+    (2 + N statements) computed in Python. Returns the sessions made."""
+    with conn.transaction():
+        tutor, package, start, end, message, zone, today = one_row(conn, LOOP_ACCEPT, request_id)
+        [course] = one_row(conn, LOOP_COURSE, tutor, package)
+        assert isinstance(today, dt.date)
+        days = [today + dt.timedelta(days=g) for g in range(1, 57)]
+        days = [d for d in days if d.isoweekday() in (1, 3, 5)]
+        for day in days:
+            conn.execute(LOOP_SESSION, {"course": course, "tutor": tutor, "request": request_id,
+                                        "day": day, "start": start, "end": end, "message": message,
+                                        "zone": zone})
+    return len(days)
+
+
+def one_row(conn: Conn, query: str, *params: object) -> tuple[object, ...]:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row
+
+
+def single(server: Server, sizes: Sizes) -> list[Figure]:
+    """2. Round trips of one accept; 3. its latency vs a bare UPDATE plus one INSERT ... SELECT."""
+    loops = 5
+    template = seeded(server, sizes.accepts + loops + 1, mixed=False)
+    rule_name = server.create(template)
+    floor_name, floor = floor_database(server, template)
+    rule = server.connect(rule_name)
+    with rule, floor:
+        workload.courses_for_all(floor)
+        rule.execute(WARM)
+        floor.execute(WARM)
+        times: dict[str, list[float]] = {"rule": [], "floor": []}
+        for request in range(1, sizes.accepts + 1):
+            sides: list[tuple[str, Callable[[], object]]] = [
+                ("rule", lambda r=request: astegni.accept(rule, r)),
+                ("floor", lambda r=request: floor.execute(workload.single_floor(r)))]
+            for side, action in sides if request % 2 else sides[::-1]:
+                times[side].append(timed(action))
+        made = one(rule, "SELECT count(*) FROM sessions WHERE request_id = 1")[0]
+        floor_made = one(floor, "SELECT count(*) FROM sessions WHERE request_id = 1")[0]
+        if made != floor_made:
+            raise AssertionError(f"rule made {made} sessions, floor {floor_made}")
+
+        with counted(rule) as rule_trips:
+            accepted = astegni.accept(rule, sizes.accepts + 1)
+        loop_times, loop_trips = [], []
+        for request in range(sizes.accepts + 2, sizes.accepts + 2 + loops):
+            with counted(floor) as trips:
+                start = time.perf_counter()
+                loop_made = loop_accept(floor, request)
+                loop_times.append(time.perf_counter() - start)
+            loop_trips.append(trips.value)
+    server.drop(rule_name)
+    server.drop(floor_name)
+
+    latency, floor_latency = statistics.median(times["rule"]), statistics.median(times["floor"])
+    loop_latency = statistics.median(loop_times)
+    return [
+        Figure(2, f"Round trips of one accept ({accepted.sessions_created} sessions)",
+               f"{rule_trips.value}", f"{max(loop_trips)} (loop: 2 + N = {2 + loop_made} statements"
+               " + BEGIN, COMMIT)", rule_trips.value / max(loop_trips), "1 round trip",
+               rule_trips.value == 1,
+               ["counted on the wire (libpq trace: client messages answered by the server)"]),
+        Figure(3, f"One accept of a {made}-session request, median of {sizes.accepts}",
+               ms(latency), ms(floor_latency), latency / floor_latency, "≤ 1.3",
+               latency / floor_latency <= 1.3,
+               [f"per-session loop from Python (the replaced way): {ms(loop_latency)} "
+                f"({loop_latency / latency:.1f}x the rule)"]),
+    ]
+
+
+def other_updates(server: Server, sizes: Sizes) -> Figure:
+    """4. An UPDATE of message over every row, with the project's triggers vs without."""
+    template = seeded(server, sizes.rows, mixed=True)
+    rule_name = server.create(template)
+    floor_name, floor = floor_database(server, template)
+    rule = server.connect(rule_name)
+    times: dict[str, list[float]] = {"rule": [], "floor": []}
+    with rule, floor:
+        for round_ in range(2 * sizes.rounds + 1):
+            statement = f"UPDATE requested_sessions SET message = 'round {round_}'"
+            for side, conn in (("rule", rule), ("floor", floor))[:: 1 if round_ % 2 else -1]:
+                conn.execute("VACUUM requested_sessions")
+                server.checkpoint()
+                times[side].append(timed(lambda c=conn: c.execute(statement)))
+    server.drop(rule_name)
+    server.drop(floor_name)
+    subject, floor_time = statistics.median(times["rule"]), statistics.median(times["floor"])
+    return Figure(4, f"UPDATE of message over {sizes.rows:,} rows", ms(subject), ms(floor_time),
+                  subject / floor_time, "≤ 1.10", subject / floor_time <= 1.10,
+                  ["runs (rule): " + ", ".join(ms(t) for t in times["rule"]),
+                   "runs (floor): " + ", ".join(ms(t) for t in times["floor"])])
+
+
+def _server_ms(conn: Conn, request_id: int) -> float:
+    """Server time of one preview: EXPLAIN ANALYZE's execution time (the function runs in full)."""
+    [plan] = one_row(conn, "EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM preview_sessions(%s)",
+                     request_id)
+    assert isinstance(plan, list)
+    return float(plan[0]["Execution Time"])
+
+
+def expansion(server: Server, sizes: Sizes) -> list[Figure]:
+    """5. preview_sessions of a Monday-to-Friday request: 40 weeks (200) and 200 weeks (1,000)."""
+    name = seeded(server, 1, mixed=False)
+    figures = []
+    with server.connect(name) as conn:
+        conn.execute("""UPDATE requested_sessions
+                        SET days = '["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]'""")
+        for weeks, limit, budget in ((40, 200, 2.0), (200, 1000, 5.0)):
+            conn.execute("UPDATE schedule_settings SET weeks_horizon = %s, session_limit = %s",
+                         (weeks, limit))
+            rows = len(astegni.preview(conn, 1))
+            samples = [_server_ms(conn, 1) for _ in range(5 * sizes.rounds + 1)]
+            median = statistics.median(samples)
+            figures.append(Figure(5, f"preview_sessions expanding {rows:,} occurrences (server time)",
+                                  f"{median:.2f} ms", f"budget {budget:g} ms", median / budget,
+                                  "≤ 1 (of budget)", median <= budget,
+                                  [f"median of {len(samples)} EXPLAIN ANALYZE runs"]))
+    server.drop(name)
+    return figures
+
+
+def _accept_all(url: str, requests: list[int], ready: threading.Barrier) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        ready.wait()
+        for request in requests:
+            astegni.accept(conn, request)
+
+
+def concurrency(server: Server, sizes: Sizes) -> Figure:
+    """6. Throughput of accepts by 1, 2 and 8 clients, each client with tutors of its own."""
+    clients = (1, 2, 8)
+    per_phase = sizes.concurrent
+    template = seeded(server, per_phase * len(clients) * sizes.rounds, mixed=False)
+    name = server.create(template)
+    url = server.database_url(name)
+    throughput: dict[int, list[float]] = {k: [] for k in clients}
+    next_request = 1
+    for _ in range(sizes.rounds):
+        for k in clients:
+            requests = range(next_request, next_request + per_phase)
+            next_request += per_phase
+            # Whole tutors (ten requests each) dealt round-robin: no tutor is shared by two clients.
+            shares: list[list[int]] = [[] for _ in range(k)]
+            for request in requests:
+                shares[((request - 1) // workload.PER_TUTOR) % k].append(request)
+            ready = threading.Barrier(k + 1)
+            threads = [threading.Thread(target=_accept_all, args=(url, share, ready))
+                       for share in shares]
+            for thread in threads:
+                thread.start()
+            ready.wait()
+            start = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            throughput[k].append(per_phase / (time.perf_counter() - start))
+    with server.connect(name) as conn:
+        accepted = one(conn, "SELECT count(*) FROM requested_sessions WHERE status = 'accepted'")[0]
+    server.drop(name)
+    if accepted != next_request - 1:
+        raise AssertionError(f"{accepted} requests accepted of {next_request - 1}")
+    medians = {k: statistics.median(v) for k, v in throughput.items()}
+    ratio = medians[2] / medians[1]
+    return Figure(6, "Accepts per second, 2 clients vs 1 (different tutors)",
+                  f"{medians[2]:.0f}/s", f"{medians[1]:.0f}/s", ratio, "≥ 1.5", ratio >= 1.5,
+                  [f"8 clients: {medians[8]:.0f}/s ({medians[8] / medians[1]:.2f}x one client)",
+                   f"{per_phase} accepts per phase, {sizes.rounds} rounds"])
+
+
+FILLER = """
+ALTER TABLE sessions DISABLE TRIGGER USER;
+INSERT INTO users (id) SELECT 1000000 + f FROM generate_series(1, {tutors}) AS f;
+INSERT INTO tutor_profiles (id, user_id, timezone)
+SELECT 1000000 + f, 1000000 + f, 'UTC' FROM generate_series(1, {tutors}) AS f;
+INSERT INTO tutor_packages (id, tutor_id, name) SELECT 1000000 + f, 1000000 + f, 'Filler'
+FROM generate_series(1, {tutors}) AS f;
+INSERT INTO enrolled_courses (id, tutor_id, package_id) SELECT 1000000 + f, 1000000 + f, 1000000 + f
+FROM generate_series(1, {tutors}) AS f;
+INSERT INTO sessions (enrolled_courses_id, tutor_id, session_date, start_time, end_time, duration,
+                      starts_at, ends_at)
+SELECT 1000000 + f, 1000000 + f, x.at::date, x.at::time, (x.at + interval '1 hour')::time, 60,
+       x.at AT TIME ZONE 'UTC', (x.at + interval '1 hour') AT TIME ZONE 'UTC'
+FROM generate_series(1, {tutors}) AS f, generate_series(0, {per_tutor} - 1) AS k,
+     LATERAL (SELECT timestamp '2026-06-01' + k * interval '2 hours' AS at) AS x
+ORDER BY f, k;
+ALTER TABLE sessions ENABLE TRIGGER USER;
+"""
+
+
+def growth(server: Server, sizes: Sizes) -> Figure:
+    """7. One accept with sessions empty vs holding growth_rows rows (same request shape)."""
+    template = seeded(server, sizes.accepts, mixed=False)
+    empty_name, grown_name = server.create(template), server.create(template)
+    per_tutor = 1000
+    tutors = -(-sizes.growth_rows // per_tutor)
+    empty, grown = server.connect(empty_name), server.connect(grown_name)
+    with empty, grown:
+        load = timed(lambda: grown.execute(FILLER.format(tutors=tutors, per_tutor=per_tutor)))
+        grown.execute("VACUUM ANALYZE")
+        rows = one(grown, "SELECT count(*) FROM sessions")[0]
+        for conn in (empty, grown):
+            conn.execute(WARM)
+        server.checkpoint()
+        times: dict[str, list[float]] = {"empty": [], "grown": []}
+        for request in range(1, sizes.accepts + 1):
+            sides = [("empty", empty), ("grown", grown)]
+            for side, conn in sides if request % 2 else sides[::-1]:
+                times[side].append(timed(lambda c=conn, r=request: astegni.accept(c, r)))
+    server.drop(empty_name)
+    server.drop(grown_name)
+    at_zero, at_rows = statistics.median(times["empty"]), statistics.median(times["grown"])
+    assert isinstance(rows, int)
+    return Figure(7, f"One accept with {rows:,} sessions vs none", ms(at_rows), ms(at_zero),
+                  at_rows / at_zero, "≤ 1.3", at_rows / at_zero <= 1.3,
+                  [f"median of {sizes.accepts} accepts of 24-session requests each side; "
+                   f"{rows:,} rows loaded in {load:.1f} s"])
+
+
+ALL: dict[int, Callable[[Server, Sizes], Figure | list[Figure]]] = {
+    1: bulk, 2: single, 4: other_updates, 5: expansion, 6: concurrency, 7: growth}

@@ -1,0 +1,75 @@
+"""Prints the figures and writes them to docs/benchmarks.md as a markdown table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.figures import Figure, Sizes
+
+METHOD = """\
+# Benchmarks
+
+`python -m benchmarks` measures the sessions rule against hand-written floors (issue 4) and rewrites
+this file; `python -m benchmarks --quick` is the small run CI makes (it must run, not meet budgets).
+The server is `--database-url`, else `DATABASE_URL`, else an embedded PostgreSQL started for the run.
+Every figure works in databases of its own (`astegni_bench_*`, migrated to head with alembic, dropped
+afterwards). Subject and floor alternate round by round and medians are kept: the machine is shared.
+
+- **Floor** of a bulk or single acceptance: a second database cloned from the same seeded template,
+  with the project's triggers on `requested_sessions` disabled (`ALTER TABLE ... DISABLE TRIGGER
+  USER`; foreign keys, unique and exclusion constraints all still checked), where a hand-written
+  statement writes the same rows: the requests' status and timestamps, enrolments, courses, and the
+  sessions in one `INSERT ... SELECT` over `generate_series`. Both sides must make the same number
+  of rows, or the run fails. The floor runs with `jit = off`, as the rule's functions do.
+- **Workload**: ten requests per tutor, each at its own hour (no clashes), two packages per tutor,
+  four time zones; a third each of recurring Monday/Wednesday/Friday (24 sessions), recurring
+  Tuesday/Thursday (16) and 20 specific dates (20). Single accepts use Monday/Wednesday/Friday.
+- **Round trips** are counted on the wire with libpq's protocol trace.
+- **Expansion** is server time: `EXPLAIN ANALYZE` execution time of `preview_sessions`.
+"""
+
+
+def line(figure: Figure) -> str:
+    verdict = "met" if figure.met else "MISSED"
+    return (f"{figure.number}. {figure.title}: {figure.subject} vs {figure.baseline} = "
+            f"{figure.ratio:.2f}x (budget {figure.budget}: {verdict})")
+
+
+def show(figure: Figure) -> None:
+    print(line(figure), flush=True)
+    for note in figure.notes:
+        print(f"     {note}", flush=True)
+
+
+def markdown(figures: Sequence[Figure], *, version: str, machine: str, sizes: Sizes,
+             command: str, elapsed: float) -> str:
+    rows = ["| # | Figure | Rule | Floor / baseline | Ratio | Budget | |",
+            "|---|---|---|---|---|---|---|"]
+    rows += [f"| {f.number} | {f.title} | {f.subject} | {f.baseline} | {f.ratio:.2f} | {f.budget} |"
+             f" {'met' if f.met else '**missed**'} |" for f in figures]
+    notes = [f"- {f.number}: {note}" for f in figures for note in f.notes]
+    return "\n".join([
+        METHOD,
+        f"## Last run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- Command: `{command}` ({elapsed:.0f} s)",
+        f"- Sizes: {sizes.requests:,} requests (bulk), {sizes.rows:,} rows (other updates), "
+        f"{sizes.growth_rows:,} sessions (growth), {sizes.accepts} single accepts, "
+        f"{sizes.concurrent} accepts per concurrency phase, {sizes.rounds} rounds",
+        f"- PostgreSQL: {version}",
+        f"- Machine: {machine}",
+        "",
+        *rows,
+        "",
+        "Details:",
+        "",
+        *notes,
+        "",
+    ])
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

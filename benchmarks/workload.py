@@ -1,0 +1,123 @@
+"""The data the benchmarks accept, and the hand-written floors that write the same rows.
+
+Requests come ten to a tutor, each at its own hour (06:00 to 16:00), so that no two sessions of a
+tutor ever overlap; odd and even slots use the tutor's two packages. Shapes: recurring Monday,
+Wednesday and Friday (24 sessions under the default 8-week horizon), recurring Tuesday and Thursday
+(16), and 20 specific dates in the coming two months (20).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+PER_TUTOR = 10
+ZONES = "ARRAY['Africa/Addis_Ababa', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo']"
+
+
+def seed(conn: psycopg.Connection[tuple[object, ...]], requests: int, *, mixed: bool) -> None:
+    """Tutors, students, packages and `requests` pending requests (all Monday/Wednesday/Friday
+    unless mixed), then VACUUM ANALYZE, as a live database would have them."""
+    tutors = -(-requests // PER_TUTOR)
+    conn.execute(f"""
+        INSERT INTO users (id) SELECT g FROM generate_series(1, {tutors + requests}) AS g;
+        INSERT INTO tutor_profiles (id, user_id, timezone)
+        SELECT t, t, ({ZONES})[1 + t % 4] FROM generate_series(1, {tutors}) AS t;
+        INSERT INTO student_profiles (id, user_id)
+        SELECT s, {tutors} + s FROM generate_series(1, {requests}) AS s;
+        INSERT INTO tutor_packages (id, tutor_id, name, hourly_rate, course_ids)
+        SELECT p, (p + 1) / 2, 'Mathematics', 20 + p % 7, ARRAY[1, 2]
+        FROM generate_series(1, {2 * tutors}) AS p;
+        INSERT INTO requested_sessions (id, tutor_id, requester_id, requester_type, package_id, message,
+                                        schedule_type, days, specific_dates, start_time, end_time)
+        SELECT i, x.tutor, {tutors} + i, 'student', 2 * x.tutor - 1 + x.slot % 2, 'Algebra',
+               CASE WHEN x.shape = 2 THEN 'specific_dates' ELSE 'recurring' END,
+               CASE x.shape WHEN 0 THEN '["Monday", "Wednesday", "Friday"]'::jsonb
+                            WHEN 1 THEN '["Tuesday", "Thursday"]'::jsonb END,
+               CASE WHEN x.shape = 2 THEN (
+                   SELECT jsonb_agg(to_char(current_date + 14 + 3 * j, 'YYYY-MM-DD'))
+                   FROM generate_series(0, 19) AS j) END,
+               make_time(6 + x.slot, 0, 0), make_time(7 + x.slot, 0, 0)
+        FROM generate_series(1, {requests}) AS i
+        CROSS JOIN LATERAL (
+            SELECT (i - 1) / {PER_TUTOR} + 1 AS tutor, (i - 1) % {PER_TUTOR} AS slot,
+                   CASE WHEN {mixed} THEN i % 3 ELSE 0 END AS shape) AS x;
+        SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT max(id) FROM users) + {requests})
+        FROM unnest(ARRAY['users', 'tutor_profiles', 'student_profiles', 'tutor_packages',
+                          'requested_sessions']) AS t;
+    """)
+    conn.execute("VACUUM ANALYZE")
+
+
+def disable_triggers(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The floor's database: the same tables, constraints and indexes, without the project's
+    triggers on requested_sessions (foreign keys still checked: they are system triggers)."""
+    conn.execute("ALTER TABLE requested_sessions DISABLE TRIGGER USER")
+
+
+# The floor's hand-written expansion: the next 8 weeks of the chosen weekdays from tomorrow (the
+# same count the rule makes from now on), or the specific dates; wall clock read in the tutor's zone.
+SESSIONS = """
+INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
+                      duration, topics, starts_at, ends_at)
+SELECT c.id, r.tutor_id, r.id, d.day, r.start_time, r.end_time, 60, jsonb_build_array(r.message),
+       (d.day + r.start_time) AT TIME ZONE t.timezone, (d.day + r.end_time) AT TIME ZONE t.timezone
+FROM requested_sessions AS r
+JOIN tutor_profiles AS t ON t.id = r.tutor_id
+JOIN enrolled_courses AS c ON c.tutor_id = r.tutor_id AND c.package_id = r.package_id
+CROSS JOIN LATERAL (
+    SELECT x.value::date AS day FROM jsonb_array_elements_text(r.specific_dates) AS x
+    WHERE r.schedule_type = 'specific_dates'
+    UNION ALL
+    SELECT w.today + g FROM (SELECT (now() AT TIME ZONE t.timezone)::date AS today) AS w,
+         generate_series(1, 56) AS g
+    WHERE r.schedule_type = 'recurring'
+      AND extract(isodow FROM w.today + g)::int IN (
+          SELECT array_position(ARRAY['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
+                                      'Saturday', 'Sunday'], x.value)
+          FROM jsonb_array_elements_text(r.days) AS x)
+) AS d
+WHERE {where}
+"""
+
+ACCEPT = """
+UPDATE requested_sessions SET status = 'accepted', responded_at = now(), updated_at = now()
+WHERE {where}
+"""
+
+ENROL = """
+INSERT INTO enrolled_students (tutor_id, student_id, package_id, agreed_price)
+SELECT r.tutor_id, s.id, r.package_id, coalesce(r.counter_offer_price, p.hourly_rate)
+FROM requested_sessions AS r
+JOIN student_profiles AS s ON s.user_id = r.requester_id
+JOIN tutor_packages AS p ON p.id = r.package_id
+WHERE {where}
+"""
+
+COURSES = """
+INSERT INTO enrolled_courses (tutor_id, package_id, students_id, course_id)
+SELECT r.tutor_id, r.package_id, array_agg(s.id), min(p.course_ids)
+FROM requested_sessions AS r
+JOIN student_profiles AS s ON s.user_id = r.requester_id
+JOIN tutor_packages AS p ON p.id = r.package_id
+WHERE {where}
+GROUP BY r.tutor_id, r.package_id
+"""
+
+
+def bulk_floor(where: str) -> str:
+    """The bulk floor, one transaction (one simple-protocol message): the requests' status, their
+    enrolments and courses, and their sessions in one INSERT ... SELECT."""
+    accepted = "r.status = 'accepted'"
+    return ";\n".join([ACCEPT.format(where=where), ENROL.format(where=accepted),
+                       COURSES.format(where=accepted), SESSIONS.format(where=accepted)])
+
+
+def courses_for_all(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The single-accept floor's courses, made beforehand: it writes only the request and its sessions."""
+    conn.execute(COURSES.format(where="true"))
+
+
+def single_floor(request_id: int) -> str:
+    """The one-accept floor: a bare UPDATE by id and one INSERT ... SELECT of its sessions."""
+    return ";\n".join([ACCEPT.format(where=f"id = {int(request_id)}"),
+                       SESSIONS.format(where=f"r.id = {int(request_id)}")])

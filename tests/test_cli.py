@@ -1,0 +1,262 @@
+"""The `astegni` command run as a user runs it: a subprocess, against a server URL or the embedded
+default, checked against what the database then holds."""
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from typer.testing import CliRunner
+
+import astegni
+from astegni import embedded
+from astegni.cli import app
+from astegni.demo import url_for_database
+from tests.support import Factory, downgrade
+from tests.test_ical import assert_calendar_matches
+
+COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"], ["accept"],
+            ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"]]
+MON_WED_FRI = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
+
+
+def cli(*args, url=None, env=None, check=True):
+    """Runs the command; url=None leaves DATABASE_URL unset."""
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment.update(env or {}, COLUMNS="160")
+    if url is not None:
+        environment["DATABASE_URL"] = url
+    result = subprocess.run([sys.executable, "-m", "astegni.cli", *args], capture_output=True,
+                            text=True, env=environment, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+@pytest.fixture
+def seeded(conn):
+    """A Berlin tutor and a student with a pending Mon/Wed/Fri 17:00 request."""
+    f = Factory(conn)
+    tutor = f.tutor("Europe/Berlin")
+    user, student = f.student()
+    request = f.request(tutor, user, package_id=f.package(tutor), start_time=dt.time(17),
+                        end_time=dt.time(18), message="Algebra", **MON_WED_FRI)
+    return tutor, user, student, request
+
+
+def count(conn, query, *params):
+    return conn.execute(query, params).fetchone()[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(command):
+    # In-process (the help text only): each command is run as a subprocess by the tests below.
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    assert "Example: astegni" in result.output
+
+
+def test_installed_script_runs():
+    script = Path(sys.executable).parent / "astegni"
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
+    assert "Usage: astegni" in result.stdout
+
+
+def test_db_upgrade_current_downgrade(empty_db_url):
+    assert "revision none" in cli("db", "current", url=empty_db_url).stdout
+    assert "revision 0002 (head)" in cli("db", "upgrade", url=empty_db_url).stdout
+    assert "revision 0001 (head is 0002)" in cli(
+        "--database-url", empty_db_url, "db", "downgrade", "0001").stdout
+    assert "revision 0001" in cli("db", "current", url=empty_db_url).stdout
+    with psycopg.connect(empty_db_url) as conn:
+        assert count(conn, "SELECT version_num FROM alembic_version") == "0001"
+
+
+def test_unmigrated_database_is_one_line(empty_db_url, db_url):
+    assert_one_line_error(cli("accept", "1", url=empty_db_url, check=False),
+                          "is not migrated", "astegni db upgrade")
+    downgrade(db_url, "0001")
+    assert_one_line_error(cli("sessions", "--tutor", "1", url=db_url, check=False),
+                          "is at revision 0001")
+
+
+def test_unreachable_database_is_one_line():
+    url = "postgresql://nobody:secret@127.0.0.1:1/nowhere"
+    result = cli("preview", "1", url=url, check=False)
+    assert_one_line_error(result, "cannot reach the database", "port=1")
+    assert "secret" not in result.stderr
+
+
+def test_no_database_is_one_line():
+    assert_one_line_error(cli("accept", "1", check=False), "DATABASE_URL")
+
+
+def test_preview_writes_nothing(conn, db_url, seeded):
+    _, _, _, request = seeded
+    result = cli("preview", str(request), url=db_url)
+    assert "24 create, 0 skip, 0 refuse" in result.stdout
+    assert re.search(r"17:00 CES?T", result.stdout)  # the tutor's wall clock, summer or winter
+    assert count(conn, "SELECT status FROM requested_sessions WHERE id = %s", request) == "pending"
+    assert count(conn, "SELECT count(*) FROM sessions") == 0
+
+
+def test_accept_commits_and_refusals_are_one_line(conn, db_url, seeded):
+    tutor, _, _, request = seeded
+    assert_one_line_error(cli("accept", str(request), "--tutor", str(tutor + 1), url=db_url,
+                                  check=False), "error AS001")
+    result = cli("accept", str(request), "--tutor", str(tutor), url=db_url)
+    assert re.search(r"sessions created\s*│\s*24", result.stdout)
+    assert count(conn, "SELECT count(*) FROM sessions WHERE request_id = %s", request) == 24
+    assert_one_line_error(cli("accept", str(request), url=db_url, check=False), "error AS002")
+
+
+def test_accept_shows_what_was_skipped(conn, db_url, seeded):
+    tutor, user, _, _ = seeded
+    request = Factory(conn).request(tutor, user, schedule_type="specific_dates",
+                                    specific_dates=["2020-01-06", "2099-01-05"])
+    result = cli("accept", str(request), url=db_url)
+    assert "2020-01-06" in result.stdout
+    assert "past" in result.stdout
+    assert count(conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = %s",
+                 request) == 1
+
+
+def test_malformed_schedule_names_field_and_value(conn, db_url, seeded):
+    tutor, user, _, _ = seeded
+    request = Factory(conn).request(tutor, user, schedule_type="recurring", days=["Mon", "Funday"])
+    assert_one_line_error(cli("accept", str(request), url=db_url, check=False),
+                          "error AS005", "Funday")
+
+
+def test_reject_records_the_reason(conn, db_url, seeded):
+    _, _, _, request = seeded
+    cli("reject", str(request), "--reason", "Fully booked", url=db_url)
+    assert conn.execute("SELECT status, rejected_reason FROM requested_sessions WHERE id = %s",
+                        (request,)).fetchone() == ("rejected", "Fully booked")
+
+
+def test_cancel_cancels_the_sessions(conn, db_url, seeded):
+    _, _, _, request = seeded
+    astegni.accept(conn, request)
+    result = cli("cancel", str(request), "--reason", "Moved away", url=db_url)
+    assert re.search(r"sessions cancelled\s*│\s*24", result.stdout)
+    assert count(conn, "SELECT count(*) FROM sessions WHERE request_id = %s"
+                       " AND status = 'cancelled'", request) == 24
+
+
+def test_sessions_in_the_viewers_zone(conn, db_url, seeded):
+    tutor, _, student, request = seeded
+    astegni.accept(conn, request)
+    by_tutor = cli("sessions", "--tutor", str(tutor), url=db_url).stdout
+    assert "24 sessions" in by_tutor
+    assert "(times in Europe/Berlin)" in by_tutor
+    assert re.search(r"17:00 CES?T", by_tutor)
+    in_tokyo = cli("sessions", "--student", str(student), "--tz", "Asia/Tokyo", url=db_url).stdout
+    assert "24 sessions" in in_tokyo
+    assert re.search(r"0[01]:00 JST", in_tokyo)  # 17:00 in Berlin is 00:00 or 01:00 in Tokyo
+    first = conn.execute("SELECT (min(starts_at) AT TIME ZONE 'Europe/Berlin')::date FROM sessions"
+                         ).fetchone()[0]
+    week = cli("sessions", "--tutor", str(tutor), "--from", str(first),
+               "--to", str(first + dt.timedelta(days=6)), url=db_url).stdout
+    assert "3 sessions" in week
+
+
+def test_sessions_needs_one_viewer(db_url):
+    assert cli("sessions", url=db_url, check=False).returncode == 2
+
+
+def test_ical_of_a_student_and_of_a_course(conn, db_url, seeded, tmp_path):
+    _, _, student, request = seeded
+    astegni.accept(conn, request)
+    conn.execute("UPDATE sessions SET status = 'cancelled' WHERE id = (SELECT min(id) FROM sessions)")
+    sessions = {r[0] for r in conn.execute("SELECT id FROM sessions").fetchall()}
+    path = tmp_path / "student.ics"
+    cli("ical", "--student", str(student), "-o", str(path), url=db_url)
+    assert_calendar_matches(conn, path.read_bytes(), sessions)
+    course = count(conn, "SELECT min(enrolled_courses_id) FROM sessions")
+    stdout = subprocess.run([sys.executable, "-m", "astegni.cli", "--database-url", db_url, "ical",
+                             "--course", str(course)], capture_output=True, check=True).stdout
+    assert_calendar_matches(conn, stdout, sessions)
+
+
+def test_listen_prints_json_lines(conn, db_url, seeded):
+    _, _, student, request = seeded
+    environment = {**os.environ, "DATABASE_URL": db_url}
+    with subprocess.Popen([sys.executable, "-m", "astegni.cli", "listen", "--count", "2"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=environment) as listener:
+        assert "Listening" in listener.stderr.readline()
+        astegni.accept(conn, request)
+        astegni.cancel(conn, request)
+        stdout, _ = listener.communicate(timeout=120)
+    assert listener.returncode == 0
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert [(e["event"], e["request_id"], e["student_id"], e["sessions"]) for e in events] == [
+        ("accepted", request, student, 24), ("cancelled", request, student, 24)]
+
+
+def demo_tables(stdout):
+    assert "refused ScheduleConflict (AS007)" in stdout
+    assert "the tutor teaches another course then" in stdout
+    assert "its date has passed" in stdout
+    assert "Preview of request" in stdout
+    assert re.search(r"CET.*\n.*\n.*CEST|CEST", stdout)
+    return re.search(r"The demo database: (.+)", stdout).group(1).strip()
+
+
+def assert_demo_database(url):
+    """Five requests accepted, the clashing one left pending; sessions only for accepted ones."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT r.status, count(DISTINCT r.id), count(s.id) FROM requested_sessions AS r"
+            " LEFT JOIN sessions AS s ON s.request_id = r.id GROUP BY r.status ORDER BY 1").fetchall()
+        skipped = conn.execute("SELECT DISTINCT reason FROM skipped_occurrences ORDER BY 1").fetchall()
+    assert [row[:2] for row in rows] == [("accepted", 5), ("pending", 1)]
+    assert rows[1][2] == 0
+    assert rows[0][2] >= 50  # 2 dated + 24 recurring + 8 around clashes + 18 in a window
+    assert skipped == [("conflict",), ("past",)]
+
+
+def test_demo_against_a_server(server_url):
+    name = f"astegni_demo_{uuid.uuid4().hex[:8]}"
+    try:
+        url = demo_tables(cli("demo", "--name", name, url=server_url).stdout)
+        assert_demo_database(url)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+def test_demo_against_the_embedded_default(tmp_path, monkeypatch):
+    # A user's data directory under tmp_path; as root the default is the system temp directory.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    data_dir = embedded.default_data_dir()
+    name = f"astegni_demo_{uuid.uuid4().hex[:8]}"
+    result = cli("demo", "--name", name)
+    assert f"Using the embedded PostgreSQL in {data_dir}" in result.stderr
+    url = demo_tables(result.stdout)
+    try:
+        assert_demo_database(url)
+    finally:
+        server, server_url = embedded.start(data_dir, keep=tmp_path not in data_dir.parents)
+        with psycopg.connect(url_for_database(server_url, "postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+        if tmp_path in data_dir.parents:
+            server.cleanup()

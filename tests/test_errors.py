@@ -1,0 +1,282 @@
+"""Issue 2, rule 11: every refusal has its own SQLSTATE, raised with MESSAGE, DETAIL (JSON facts) and
+HINT, and maps to one exception class from psycopg and SQLAlchemy errors alike.
+
+Each error is the real one: the refused statement is run against the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import Engine
+
+from astegni.database import engine as make_engine
+from astegni.errors import (
+    BY_SQLSTATE,
+    AlreadyResponded,
+    AstegniError,
+    InconsistentSession,
+    InvalidSchedule,
+    InvalidTimezone,
+    InvalidTransition,
+    NoStudent,
+    RequestNotFound,
+    RetryableConflict,
+    ScheduleConflict,
+    SessionDateTaken,
+    SettingsLocked,
+    TooManySessions,
+    translate,
+)
+from tests.support import Factory
+from tests.test_accept_rule import next_year
+
+Conn = psycopg.Connection[Any]
+# A refused statement and the DETAIL facts it must report, made ready in a fresh database.
+Setup = Callable[[Conn], tuple[str, dict[str, Any]]]
+
+
+def accepted_request(conn: Conn, **fields: Any) -> tuple[Factory, int, int]:
+    """(factory, tutor, request) of an accepted request on two dates next year."""
+    f = Factory(conn)
+    tutor = f.tutor()
+    user, _ = f.student()
+    year = next_year(conn)
+    fields.setdefault("specific_dates", [f"{year}-05-04", f"{year}-05-06"])
+    request = f.request(tutor, user, package_id=f.package(tutor), schedule_type="specific_dates",
+                        **fields)
+    conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
+    return f, tutor, request
+
+
+def pending_request(conn: Conn, **fields: Any) -> int:
+    f = Factory(conn)
+    tutor = f.tutor()
+    user, _ = f.student()
+    return f.request(tutor, user, **fields)
+
+
+def first_session(conn: Conn, request: int) -> int:
+    [[session]] = conn.execute(
+        "SELECT id FROM sessions WHERE request_id = %s ORDER BY session_date LIMIT 1",
+        (request,)).fetchall()
+    return int(session)
+
+
+def not_found(conn: Conn) -> tuple[str, dict[str, Any]]:
+    return "SELECT * FROM astegni_accept(987654)", {"request_id": 987654}
+
+
+def accepted_twice(conn: Conn) -> tuple[str, dict[str, Any]]:
+    _, _, request = accepted_request(conn)
+    return f"SELECT * FROM astegni_accept({request})", {"request_id": request, "status": "accepted"}
+
+
+def rejected_after_acceptance(conn: Conn) -> tuple[str, dict[str, Any]]:
+    _, _, request = accepted_request(conn)
+    return (f"UPDATE requested_sessions SET status = 'rejected' WHERE id = {request}",
+            {"request_id": request, "status": "accepted", "requested_status": "rejected"})
+
+
+def pending_to_cancelled(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = pending_request(conn)
+    return (f"UPDATE requested_sessions SET status = 'cancelled' WHERE id = {request}",
+            {"request_id": request, "status": "pending", "requested_status": "cancelled"})
+
+
+def inserted_accepted(conn: Conn) -> tuple[str, dict[str, Any]]:
+    f = Factory(conn)
+    tutor, user = f.tutor(), f.user()
+    return (f"INSERT INTO requested_sessions (tutor_id, requester_id, status)"
+            f" VALUES ({tutor}, {user}, 'accepted')", {"field": "status", "value": "accepted"})
+
+
+def parent_without_child(conn: Conn) -> tuple[str, dict[str, Any]]:
+    f = Factory(conn)
+    parent = f.user()
+    conn.execute("INSERT INTO parent_profiles (user_id) VALUES (%s)", (parent,))
+    request = f.request(f.tutor(), parent, requester_type="parent")
+    return (f"UPDATE requested_sessions SET status = 'accepted' WHERE id = {request}",
+            {"request_id": request, "field": "requested_to_id"})
+
+
+def unknown_weekday(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = pending_request(conn, schedule_type="recurring", days=["Mon", "Funday"])
+    return (f"UPDATE requested_sessions SET status = 'accepted' WHERE id = {request}",
+            {"request_id": request, "field": "days", "value": "Funday"})
+
+
+def too_many_dates(conn: Conn) -> tuple[str, dict[str, Any]]:
+    first = dt.date(next_year(conn), 1, 1)
+    request = pending_request(conn, schedule_type="specific_dates", specific_dates=[
+        (first + dt.timedelta(days=n)).isoformat() for n in range(201)])
+    return (f"SELECT * FROM astegni_accept({request})",
+            {"request_id": request, "field": "specific_dates", "value": "201", "limit": 200})
+
+
+def clashing_request(conn: Conn) -> tuple[str, dict[str, Any]]:
+    f, tutor, accepted = accepted_request(conn)
+    user, _ = f.student()
+    day = conn.execute("SELECT min(session_date) FROM sessions").fetchall()[0][0]
+    request = f.request(tutor, user, package_id=f.package(tutor), schedule_type="specific_dates",
+                        specific_dates=[day.isoformat()], start_time=dt.time(10, 30),
+                        end_time=dt.time(11, 30))
+    return (f"UPDATE requested_sessions SET status = 'accepted' WHERE id = {request}",
+            {"request_id": request, "clash_session_id": first_session(conn, accepted)})
+
+
+def session_moved_onto_a_clash(conn: Conn) -> tuple[str, dict[str, Any]]:
+    f, tutor, accepted = accepted_request(conn)
+    user, _ = f.student()
+    day = conn.execute("SELECT min(session_date) FROM sessions").fetchall()[0][0]
+    other = f.request(tutor, user, package_id=f.package(tutor), schedule_type="specific_dates",
+                      specific_dates=[day.isoformat()], start_time=dt.time(12), end_time=dt.time(13))
+    conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (other,))
+    moved = first_session(conn, other)
+    return (f"UPDATE sessions SET start_time = '10:30', end_time = '11:30' WHERE id = {moved}",
+            {"session_id": moved, "clash_session_id": first_session(conn, accepted)})
+
+
+def settings_deleted(conn: Conn) -> tuple[str, dict[str, Any]]:
+    return "DELETE FROM schedule_settings", {"operation": "DELETE"}
+
+
+def unknown_zone(conn: Conn) -> tuple[str, dict[str, Any]]:
+    tutor = Factory(conn).tutor()
+    return (f"UPDATE tutor_profiles SET timezone = 'Mars/Olympus' WHERE id = {tutor}",
+            {"tutor_id": tutor, "field": "timezone", "value": "Mars/Olympus"})
+
+
+def session_without_time(conn: Conn) -> tuple[str, dict[str, Any]]:
+    _, _, request = accepted_request(conn)
+    session = first_session(conn, request)
+    return (f"UPDATE sessions SET end_time = start_time WHERE id = {session}",
+            {"session_id": session})
+
+
+def session_onto_a_taken_date(conn: Conn) -> tuple[str, dict[str, Any]]:
+    _, _, request = accepted_request(conn)
+    session = first_session(conn, request)
+    return (f"UPDATE sessions SET session_date = session_date + 2 WHERE id = {session}",
+            {"session_id": session, "request_id": request})
+
+
+CASES: list[tuple[str, type[AstegniError], Setup]] = [
+    ("AS001", RequestNotFound, not_found),
+    ("AS002", AlreadyResponded, accepted_twice),
+    ("AS002", AlreadyResponded, rejected_after_acceptance),
+    ("AS003", InvalidTransition, pending_to_cancelled),
+    ("AS003", InvalidTransition, inserted_accepted),
+    ("AS004", NoStudent, parent_without_child),
+    ("AS005", InvalidSchedule, unknown_weekday),
+    ("AS006", TooManySessions, too_many_dates),
+    ("AS007", ScheduleConflict, clashing_request),
+    ("AS007", ScheduleConflict, session_moved_onto_a_clash),
+    ("AS008", SettingsLocked, settings_deleted),
+    ("AS009", InvalidTimezone, unknown_zone),
+    ("AS010", InconsistentSession, session_without_time),
+    ("AS011", SessionDateTaken, session_onto_a_taken_date),
+]
+IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def test_every_sqlstate_has_a_case():
+    assert {code for code, _, _ in CASES} == set(BY_SQLSTATE)
+    assert all(BY_SQLSTATE[code] is cls for code, cls, _ in CASES)
+
+
+def assert_mapped(error: AstegniError | None, cls: type[AstegniError], diag: psycopg.errors.Diagnostic,
+                  facts: dict[str, Any]) -> None:
+    assert type(error) is cls
+    assert error.message == diag.message_primary
+    assert error.detail == json.loads(diag.message_detail or "null")
+    assert error.detail.items() >= facts.items()
+    assert error.hint == diag.message_hint
+
+
+@pytest.mark.parametrize(("code", "cls", "setup"), CASES, ids=IDS)
+def test_psycopg_error_maps_to_its_class(conn, code, cls, setup):
+    statement, facts = setup(conn)
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute(statement)
+    error = caught.value
+    # Outside the classes psycopg maps to ProgrammingError, OperationalError or InternalError.
+    assert type(error) is psycopg.DatabaseError
+    assert error.diag.sqlstate == code
+    assert_mapped(translate(error), cls, error.diag, facts)
+
+
+@pytest.mark.parametrize(("code", "cls", "setup"), CASES, ids=IDS)
+def test_sqlalchemy_error_maps_to_its_class(conn, engine, code, cls, setup):
+    statement, facts = setup(conn)
+    with engine.connect() as connection, pytest.raises(sqlalchemy.exc.DBAPIError) as caught:
+        connection.exec_driver_sql(statement)
+    error = caught.value
+    assert type(error) is sqlalchemy.exc.DatabaseError
+    assert isinstance(error.orig, psycopg.Error)
+    assert error.orig.diag.sqlstate == code
+    assert_mapped(translate(error), cls, error.orig.diag, facts)
+
+
+@pytest.mark.parametrize(("code", "cls", "setup"), CASES, ids=IDS)
+def test_error_has_message_json_detail_and_hint(conn, code, cls, setup):
+    statement, _ = setup(conn)
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute(statement)
+    diag = caught.value.diag
+    assert diag.message_primary
+    assert isinstance(json.loads(diag.message_detail or "null"), dict)
+    assert diag.message_hint, f"{code} raised without a HINT: {diag.message_primary}"
+
+
+@pytest.mark.parametrize("client", ["psycopg", "sqlalchemy"])
+def test_serialization_failure_is_retryable(conn, db_url, engine, client):
+    request = pending_request(conn)
+    connection = psycopg.connect(db_url) if client == "psycopg" else engine.connect()
+    run = connection.execute if client == "psycopg" else connection.exec_driver_sql
+    with connection:
+        run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        run("SELECT count(*) FROM requested_sessions")  # takes the snapshot
+        conn.execute("UPDATE requested_sessions SET message = 'first' WHERE id = %s", (request,))
+        with pytest.raises((psycopg.Error, sqlalchemy.exc.DBAPIError)) as caught:
+            run(f"UPDATE requested_sessions SET message = 'late' WHERE id = {request}")
+    mapped = translate(caught.value)
+    assert type(mapped) is RetryableConflict
+    assert mapped.detail == {"sqlstate": "40001"}
+
+
+def test_deadlock_is_retryable(conn, db_url):
+    first, second = pending_request(conn), pending_request(conn)
+    update = "UPDATE requested_sessions SET message = 'x' WHERE id = %s"
+
+    def lock_then(connection: Conn, then: int) -> BaseException | None:
+        try:
+            connection.execute(update, (then,))
+        except psycopg.Error as error:
+            connection.rollback()  # releases this side's lock so that the other one finishes
+            return error
+        return None
+
+    with psycopg.connect(db_url) as a, psycopg.connect(db_url) as b, ThreadPoolExecutor(1) as pool:
+        a.execute(update, (first,))
+        b.execute(update, (second,))
+        waiting = pool.submit(lock_then, a, second)
+        errors = [e for e in (lock_then(b, first), waiting.result()) if e is not None]
+    assert len(errors) == 1
+    mapped = translate(errors[0])
+    assert type(mapped) is RetryableConflict
+    assert mapped.detail == {"sqlstate": "40P01"}

@@ -1,0 +1,102 @@
+"""Least privilege: the web app's role accepts through the rule, and cannot write sessions itself,
+nor steer the rule with temporary objects named like the ones it uses."""
+
+import datetime as dt
+
+import psycopg
+import pytest
+
+import astegni
+from tests.support import Factory
+
+MON_WED_FRI = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
+
+
+@pytest.fixture
+def app_conn(db_url):
+    """An autocommit connection acting as astegni_app (the rows are made before, as the owner)."""
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+def as_app(conn):
+    conn.execute("SET ROLE astegni_app")
+    assert conn.execute("SELECT current_user").fetchone() == ("astegni_app",)
+
+
+def made(conn, request):
+    """The request's sessions as the rule stored them: count and ISO weekdays, in the tutor's zone."""
+    count, weekdays = conn.execute(
+        "SELECT count(*), array_agg(DISTINCT extract(isodow FROM s.starts_at AT TIME ZONE t.timezone)"
+        "::int) FROM public.sessions AS s"
+        " JOIN public.tutor_profiles AS t ON t.id = s.tutor_id WHERE s.request_id = %s",
+        (request,)).fetchone()
+    return count, sorted(weekdays or [])
+
+
+def test_app_accepts_through_an_update(conn, app_conn):
+    f = Factory(conn)
+    user, _ = f.student()
+    request = f.request(f.tutor(), user, **MON_WED_FRI)
+    as_app(app_conn)
+    app_conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
+    assert made(app_conn, request) == (24, [1, 3, 5])
+
+
+def test_app_accepts_through_the_python_layer(conn, app_conn):
+    f = Factory(conn)
+    user, _ = f.student()
+    request = f.request(f.tutor(), user, **MON_WED_FRI)
+    as_app(app_conn)
+    assert astegni.accept(app_conn, request).sessions_created == 24
+    assert astegni.cancel(app_conn, request).sessions_cancelled == 24
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO sessions (enrolled_courses_id, tutor_id, session_date, start_time, end_time)"
+    " SELECT enrolled_courses_id, tutor_id, session_date + 1, start_time, end_time FROM sessions"
+    " LIMIT 1",
+    "UPDATE sessions SET status = 'cancelled'",
+    "DELETE FROM sessions",
+    "INSERT INTO enrolled_students (tutor_id, student_id) SELECT tutor_id, 1 FROM sessions LIMIT 1",
+    "DELETE FROM enrolled_students",
+    "UPDATE enrolled_courses SET students_id = '{}'",
+    "UPDATE requested_sessions SET days = '[\"Sunday\"]'",
+])
+def test_app_cannot_write_what_the_rule_writes(conn, app_conn, statement):
+    f = Factory(conn)
+    user, _ = f.student()
+    astegni.accept(conn, f.request(f.tutor(), user, **MON_WED_FRI))
+    as_app(app_conn)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app_conn.execute(statement)
+
+
+def test_temporary_lookalikes_do_not_change_the_rule(conn, app_conn):
+    f = Factory(conn)
+    user, _ = f.student()
+    request = f.request(f.tutor("Europe/Berlin"), user, start_time=dt.time(17),
+                        end_time=dt.time(18), **MON_WED_FRI)
+    as_app(app_conn)
+    # Objects the app may create, named like the ones the rule reads or calls: a temp table comes
+    # first in an unpinned search_path, so the rule would write into or read from these.
+    app_conn.execute("CREATE TEMP TABLE sessions (LIKE public.sessions)")
+    app_conn.execute("CREATE TEMP TABLE schedule_settings AS"
+                     " SELECT true AS id, 1 AS weeks_horizon, 1 AS session_limit")
+    app_conn.execute("CREATE TEMP TABLE tutor_profiles AS"
+                     " SELECT id, user_id, 'Pacific/Kiritimati'::text AS timezone FROM public.tutor_profiles")
+    app_conn.execute("CREATE FUNCTION pg_temp.astegni_weekday(text) RETURNS integer"
+                     " LANGUAGE sql AS 'SELECT 7'")
+    app_conn.execute("CREATE FUNCTION pg_temp.now() RETURNS timestamptz"
+                     " LANGUAGE sql AS $$SELECT timestamptz '2099-01-01'$$")
+    # They are in effect for an unqualified name in this session:
+    assert app_conn.execute("SELECT weeks_horizon FROM schedule_settings").fetchone() == (1,)
+    app_conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
+    assert made(app_conn, request) == (24, [1, 3, 5])
+    assert app_conn.execute("SELECT count(*) FROM pg_temp.sessions").fetchone() == (0,)
+    assert app_conn.execute(
+        "SELECT DISTINCT (starts_at AT TIME ZONE 'Europe/Berlin')::time FROM public.sessions"
+        " WHERE request_id = %s", (request,)).fetchall() == [(dt.time(17),)]
+    [(first,)] = app_conn.execute("SELECT min(starts_at) FROM public.sessions WHERE request_id = %s",
+                                  (request,)).fetchall()
+    assert first < dt.datetime(2099, 1, 1, tzinfo=dt.UTC)

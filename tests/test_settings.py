@@ -1,0 +1,67 @@
+"""schedule_settings: every role reads it, only the database owner's role changes it, nobody deletes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+import astegni
+from astegni.errors import SettingsLocked, translate
+from tests.support import Factory
+from tests.test_conflicts import scalar
+
+READ = "SELECT weeks_horizon, session_limit FROM schedule_settings"
+
+
+@pytest.fixture(params=["astegni_app", "astegni_admin"])
+def client(request, db_url) -> Iterator[psycopg.Connection[Any]]:
+    """A connection acting as one of the project's roles, which are not the database owner's."""
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        connection.execute(f"SET ROLE {request.param}")
+        yield connection
+
+
+def refused(conn: psycopg.Connection[Any], query: str) -> SettingsLocked:
+    with pytest.raises(psycopg.Error) as error:
+        conn.execute(query)
+    assert error.value.diag.sqlstate == "AS008"
+    locked = translate(error.value)
+    assert isinstance(locked, SettingsLocked)
+    return locked
+
+
+def test_every_role_reads_the_settings(client):
+    assert client.execute(READ).fetchall() == [(8, 200)]
+
+
+@pytest.mark.parametrize(("operation", "statement"), [
+    ("UPDATE", "UPDATE schedule_settings SET weeks_horizon = 52"),
+    ("DELETE", "DELETE FROM schedule_settings"),
+    ("INSERT", "INSERT INTO schedule_settings (id) VALUES (true) ON CONFLICT DO NOTHING"),
+])
+def test_a_role_not_the_owners_cannot_change_the_settings(conn, client, operation, statement):
+    locked = refused(client, statement)
+    assert locked.detail == {"role": scalar(client, "SELECT current_user"), "operation": operation}
+    assert conn.execute(READ).fetchall() == [(8, 200)]
+
+
+def test_nobody_deletes_or_truncates_the_settings(conn):
+    refused(conn, "DELETE FROM schedule_settings")
+    refused(conn, "TRUNCATE schedule_settings")
+    assert conn.execute(READ).fetchall() == [(8, 200)]
+
+
+def test_the_owner_changes_the_settings_and_acceptance_follows(conn):
+    conn.execute("UPDATE schedule_settings SET weeks_horizon = 3")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("UPDATE schedule_settings SET session_limit = 0")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO schedule_settings (weeks_horizon) VALUES (4)")
+    assert conn.execute(READ).fetchall() == [(3, 200)]
+    f = Factory(conn)
+    tutor = f.tutor()
+    request = f.request(tutor, f.student()[0], schedule_type="recurring", days=["Mon", "Wed"])
+    assert astegni.accept(conn, request).sessions_created == 6
