@@ -16,15 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 import typer
-from alembic import command
-from alembic.script import ScriptDirectory
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.table import Table
 
 import astegni
 from astegni import demo as demo_module
-from astegni import embedded, ical, notifications
+from astegni import embedded, ical, migrations, notifications, queries
 from astegni.errors import AstegniError, NotConfigured
 
 # Piped output is not cut to 80 columns: tables of sessions need about 110.
@@ -104,7 +102,7 @@ def _connect(url: str, *, autocommit: bool = False, migrated: bool = True) -> ps
     if migrated:
         try:
             current = _revision(conn)
-            head = _head()
+            head = migrations.head()
             if current != head:
                 state = f"is at revision {current}" if current else "is not migrated"
                 raise NotMigrated(f"the database {_shown(url)} {state} (code expects {head})",
@@ -116,17 +114,13 @@ def _connect(url: str, *, autocommit: bool = False, migrated: bool = True) -> ps
 
 
 def _revision(conn: psycopg.Connection[Any]) -> str | None:
-    row = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    row = conn.execute(queries.MIGRATED).fetchone()
     if row is None or not row[0]:
         return None
-    version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    version = conn.execute(queries.REVISION).fetchone()
     if not conn.autocommit:
         conn.rollback()
     return str(version[0]) if version else None
-
-
-def _head() -> str | None:
-    return ScriptDirectory.from_config(demo_module.alembic_config("")).get_current_head()
 
 
 # ---- db ----------------------------------------------------------------------------------------
@@ -140,7 +134,7 @@ def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = 
     """
     url = _url(ctx)
     _connect(url, migrated=False).close()
-    demo_module.upgrade(url, revision)
+    migrations.upgrade(url, revision)
     _print_revision(url)
 
 
@@ -152,7 +146,7 @@ def db_downgrade(ctx: typer.Context, revision: str) -> None:
     """
     url = _url(ctx)
     _connect(url, migrated=False).close()
-    command.downgrade(demo_module.alembic_config(url), revision)
+    migrations.downgrade(url, revision)
     _print_revision(url)
 
 
@@ -168,7 +162,7 @@ def db_current(ctx: typer.Context) -> None:
 def _print_revision(url: str) -> None:
     with _connect(url, migrated=False) as conn:
         current = _revision(conn)
-    head = _head()
+    head = migrations.head()
     marker = " (head)" if current == head else f" (head is {head})"
     console.print(f"{_shown(url)}: revision {current or 'none'}{marker}", highlight=False,
                   soft_wrap=True)
@@ -292,9 +286,7 @@ def preview(ctx: typer.Context, request_id: int) -> None:
 
 
 def _request_zone(conn: psycopg.Connection[Any], request_id: int) -> str:
-    row = conn.execute("SELECT t.timezone FROM requested_sessions AS r"
-                       " JOIN tutor_profiles AS t ON t.id = r.tutor_id WHERE r.id = %s",
-                       (request_id,)).fetchone()
+    row = conn.execute(queries.REQUEST_ZONE, {"request_id": request_id}).fetchone()
     return str(row[0]) if row else "UTC"
 
 
@@ -319,9 +311,9 @@ def list_sessions(
     tutor: Annotated[int | None, typer.Option("--tutor", help="Tutor profile id.")] = None,
     student: Annotated[int | None, typer.Option("--student", help="Student profile id.")] = None,
     start: Annotated[dt.datetime | None, typer.Option(
-        "--from", formats=["%Y-%m-%d"], help="First day shown (in --tz).")] = None,
+        "--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day shown (in --tz).")] = None,
     end: Annotated[dt.datetime | None, typer.Option(
-        "--to", formats=["%Y-%m-%d"], help="Last day shown (in --tz).")] = None,
+        "--to", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last day shown (in --tz).")] = None,
     tz: Annotated[str | None, typer.Option(
         "--tz", help="Time zone of the viewer (default: the tutor's with --tutor, else UTC).")] = None,
 ) -> None:
@@ -352,7 +344,7 @@ def list_sessions(
 
 
 def _tutor_zone(conn: psycopg.Connection[Any], tutor: int) -> str:
-    row = conn.execute("SELECT timezone FROM tutor_profiles WHERE id = %s", (tutor,)).fetchone()
+    row = conn.execute(queries.TUTOR_ZONE, {"tutor_id": tutor}).fetchone()
     if row is None:
         raise AstegniError(f"no tutor {tutor}")
     return str(row[0])

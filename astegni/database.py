@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine, create_engine, pool
 
 from astegni.errors import NotConfigured
@@ -22,3 +23,10 @@ def engine(url: str) -> Engine:
     """A SQLAlchemy engine on psycopg 3 for a libpq connection string, without a pool."""
     return create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url),
                          poolclass=pool.NullPool)
+
+
+def url_for_database(url: str, database: str) -> str:
+    """The same server, another database (host:port and Unix-socket URLs alike)."""
+    params = conninfo_to_dict(url)
+    params["dbname"] = database
+    return make_conninfo("", **params)

@@ -10,47 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, LiteralString
 from zoneinfo import ZoneInfo
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import astegni
 from astegni.accept import Acceptance, Skipped
+from astegni.database import url_for_database
 from astegni.errors import AstegniError
 from astegni.ical import sessions
+from astegni.migrations import upgrade
 from astegni.preview import PreviewRow
 
-ROOT = Path(astegni.__file__).resolve().parent.parent
 DEMO_DATABASE = "astegni_demo"
 SHOWN_PER_REQUEST = 3
 PREVIEW_ROWS = 6
-
-
-def url_for_database(url: str, database: str) -> str:
-    """The same server, another database (host:port and Unix-socket URLs alike)."""
-    params = conninfo_to_dict(url)
-    params["dbname"] = database
-    return make_conninfo("", **params)
-
-
-def alembic_config(url: str) -> Config:
-    """The project's Alembic configuration, aimed at `url` (db/migrations/env.py reads it)."""
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["url"] = url
-    return config
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,7 @@ import psycopg
 from icalendar import Calendar, Event
 from psycopg.rows import class_row
 
-# A student's sessions are those of the requests that enrol them (the rule's own definition).
-SESSIONS = """
-SELECT s.id, s.request_id, s.enrolled_courses_id AS course_id, s.tutor_id, t.timezone,
-       s.session_date, s.starts_at, s.ends_at, coalesce(s.status, 'scheduled') AS status,
-       coalesce(s.topics, '[]') AS topics, s.updated_at
-FROM sessions AS s
-JOIN tutor_profiles AS t ON t.id = s.tutor_id
-LEFT JOIN requested_sessions AS r ON r.id = s.request_id
-WHERE (%(tutor_id)s::integer IS NULL OR s.tutor_id = %(tutor_id)s)
-  AND (%(request_id)s::integer IS NULL OR s.request_id = %(request_id)s)
-  AND (%(course_id)s::integer IS NULL OR s.enrolled_courses_id = %(course_id)s)
-  AND (%(student_id)s::integer IS NULL
-       OR astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
-          = %(student_id)s)
-  AND (%(start)s::timestamptz IS NULL OR s.starts_at >= %(start)s)
-  AND (%(end)s::timestamptz IS NULL OR s.starts_at < %(end)s)
-ORDER BY s.starts_at, s.id
-"""
+from astegni import queries
 
 
 @dataclass(frozen=True)
@@ -70,7 +53,7 @@ def sessions(conn: psycopg.Connection[Any], *, tutor_id: int | None = None,
     params = {"tutor_id": tutor_id, "student_id": student_id, "course_id": course_id,
               "request_id": request_id, "start": start, "end": end}
     with conn.cursor(row_factory=class_row(SessionRow)) as cursor:
-        return cursor.execute(SESSIONS, params).fetchall()
+        return cursor.execute(queries.SESSIONS, params).fetchall()
 
 
 def calendar(rows: Sequence[SessionRow], *, name: str) -> Calendar:

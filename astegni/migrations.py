@@ -1,11 +1,15 @@
-"""SQL files that migrations install: db/functions/ (the current truth) and each revision's frozen copy."""
+"""Running the migrations, and the SQL files they install: db/functions/ (the current truth) and each
+revision's frozen copy."""
 
 from collections.abc import Callable
 from pathlib import Path
 
-from alembic import op
+from alembic import command, op
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
-DB_DIR = Path(__file__).resolve().parent.parent / "db"
+ROOT = Path(__file__).resolve().parent.parent
+DB_DIR = ROOT / "db"
 FUNCTIONS_DIR = DB_DIR / "functions"
 FROZEN_DIR = DB_DIR / "migrations" / "sql"
 
@@ -27,3 +31,23 @@ def install_frozen(revision: str, *, triggers: bool) -> None:
     driver = op.get_bind().connection.driver_connection
     assert driver is not None
     execute_sql_files(driver.execute, sql_files(FROZEN_DIR / revision, triggers=triggers))
+
+
+def alembic_config(url: str) -> Config:
+    """The project's Alembic configuration, aimed at `url` (db/migrations/env.py reads it)."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def head() -> str | None:
+    """The newest revision this checkout knows."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()

@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import psycopg
-from alembic import command
-from alembic.config import Config
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-ROOT = Path(__file__).resolve().parent.parent
+from astegni.database import url_for_database
+from astegni.migrations import ROOT, alembic_config, downgrade
+from astegni.migrations import upgrade as migrate
 
-
-def url_for_database(url: str, database: str) -> str:
-    """The same server, another database (works for host:port and Unix-socket URLs alike)."""
-    params = conninfo_to_dict(url)
-    params["dbname"] = database
-    return make_conninfo("", **params)
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["url"] = url
-    return config
-
-
-def migrate(url: str, revision: str) -> None:
-    command.upgrade(alembic_config(url), revision)
-
-
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+__all__ = ["ROOT", "Factory", "alembic_config", "downgrade", "migrate", "url_for_database"]
 
 
 class Factory:

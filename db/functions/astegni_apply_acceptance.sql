@@ -89,12 +89,8 @@ BEGIN
     SELECT count(*) INTO v_requests
     FROM req
     LEFT JOIN outcome AS o ON o.request_id = req.id
-    CROSS JOIN LATERAL (
-        SELECT pg_notify('astegni_sessions', json_build_object(
-            'event', 'accepted', 'request_id', req.id, 'tutor_id', req.tutor_id,
-            'student_id', req.student_id, 'sessions', coalesce(o.created, 0),
-            'first_starts_at', o.first_starts_at, 'last_starts_at', o.last_starts_at)::text)
-    ) AS notified
+    CROSS JOIN LATERAL public.astegni_notify('accepted', req.id, req.tutor_id, req.student_id, o.created,
+                                              o.first_starts_at, o.last_starts_at) AS notified
     WHERE CASE WHEN o.wanted > v_limit OR o.clash_session_id IS NOT NULL
                THEN public.astegni_refuse_outcome(req.request, o.wanted::int, v_limit, req.timezone,
                                                   o.clash_date, o.clash_session_id)

@@ -131,6 +131,7 @@ DROP TRIGGER tutor_profiles_timezone ON tutor_profiles;
 DROP FUNCTION preview_sessions(integer), astegni_accept(integer, integer),
     astegni_reject(integer, text, integer), astegni_cancel(integer, text, integer),
     astegni_lock_request(integer, integer, text), astegni_on_request_statement(),
+    astegni_notify(text, integer, integer, integer, bigint, timestamptz, timestamptz),
     astegni_on_request_transition(), astegni_on_request_insert(), astegni_on_session_write(),
     astegni_on_settings_write(), astegni_on_tutor_timezone(), astegni_refresh_time_zones(),
     astegni_accept_requests(integer[]), astegni_cancel_requests(integer[]),

@@ -52,11 +52,7 @@ BEGIN
     SELECT count(*) INTO v_requests
     FROM req
     LEFT JOIN outcome AS o ON o.request_id = req.id
-    CROSS JOIN LATERAL (
-        SELECT pg_notify('astegni_sessions', json_build_object(
-            'event', 'cancelled', 'request_id', req.id, 'tutor_id', req.tutor_id,
-            'student_id', req.student_id, 'sessions', coalesce(o.sessions, 0),
-            'first_starts_at', o.first_starts_at, 'last_starts_at', o.last_starts_at)::text)
-    ) AS notified;
+    CROSS JOIN LATERAL public.astegni_notify('cancelled', req.id, req.tutor_id, req.student_id, o.sessions,
+                                              o.first_starts_at, o.last_starts_at) AS notified;
 END
 $$;
