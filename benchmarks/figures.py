@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import psycopg
 
@@ -97,7 +98,7 @@ def bulk(server: Server, sizes: Sizes) -> Figure:
             with conn:
                 conn.execute(WARM)
                 server.checkpoint()
-                times[side].append(timed(lambda c=conn, s=statement: c.execute(s)))
+                times[side].append(timed(partial(conn.execute, statement)))
                 made[side].add(one(conn, MADE))
             server.drop(name)
     if made["rule"] != made["floor"] or len(made["rule"]) != 1:
@@ -125,7 +126,8 @@ RETURNING id
 LOOP_SESSION = """
 INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
                       duration, topics, starts_at, ends_at)
-VALUES (%(course)s, %(tutor)s, %(request)s, %(day)s, %(start)s, %(end)s, 60, jsonb_build_array(%(message)s::text),
+VALUES (%(course)s, %(tutor)s, %(request)s, %(day)s, %(start)s, %(end)s, 60,
+        jsonb_build_array(%(message)s::text),
         (%(day)s + %(start)s) AT TIME ZONE %(zone)s, (%(day)s + %(end)s) AT TIME ZONE %(zone)s)
 """
 
@@ -166,8 +168,8 @@ def single(server: Server, sizes: Sizes) -> list[Figure]:
         times: dict[str, list[float]] = {"rule": [], "floor": []}
         for request in range(1, sizes.accepts + 1):
             sides: list[tuple[str, Callable[[], object]]] = [
-                ("rule", lambda r=request: astegni.accept(rule, r)),
-                ("floor", lambda r=request: floor.execute(workload.single_floor(r)))]
+                ("rule", partial(astegni.accept, rule, request)),
+                ("floor", partial(floor.execute, workload.single_floor(request)))]
             for side, action in sides if request % 2 else sides[::-1]:
                 times[side].append(timed(action))
         made = one(rule, "SELECT count(*) FROM sessions WHERE request_id = 1")[0]
@@ -211,12 +213,12 @@ def other_updates(server: Server, sizes: Sizes) -> Figure:
     rule = server.connect(rule_name)
     times: dict[str, list[float]] = {"rule": [], "floor": []}
     with rule, floor:
-        for round_ in range(2 * sizes.rounds + 1):
+        for round_ in range(4 * sizes.rounds + 1):
             statement = f"UPDATE requested_sessions SET message = 'round {round_}'"
             for side, conn in (("rule", rule), ("floor", floor))[:: 1 if round_ % 2 else -1]:
                 conn.execute("VACUUM requested_sessions")
                 server.checkpoint()
-                times[side].append(timed(lambda c=conn: c.execute(statement)))
+                times[side].append(timed(partial(conn.execute, statement)))
     server.drop(rule_name)
     server.drop(floor_name)
     subject, floor_time = statistics.median(times["rule"]), statistics.median(times["floor"])
@@ -255,50 +257,68 @@ def expansion(server: Server, sizes: Sizes) -> list[Figure]:
     return figures
 
 
-def _accept_all(url: str, requests: list[int], ready: threading.Barrier) -> None:
+REFERENCE = "SELECT count(*) FROM generate_series(1, 100000)"
+
+
+def _run_share(url: str, work: list[int] | int, ready: threading.Barrier) -> None:
+    """A client's share: its requests to accept, or a number of reference queries to run."""
     with psycopg.connect(url, autocommit=True) as conn:
         ready.wait()
-        for request in requests:
-            astegni.accept(conn, request)
+        if isinstance(work, int):
+            for _ in range(work):
+                conn.execute(REFERENCE).fetchall()
+        else:
+            for request in work:
+                astegni.accept(conn, request)
+
+
+def _per_second(url: str, shares: list[list[int]] | list[int]) -> float:
+    """Runs the shares on one thread (and connection) each, from one start; work done per second."""
+    ready = threading.Barrier(len(shares) + 1)
+    threads = [threading.Thread(target=_run_share, args=(url, share, ready)) for share in shares]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    done = sum(s if isinstance(s, int) else len(s) for s in shares)
+    return done / (time.perf_counter() - start)
 
 
 def concurrency(server: Server, sizes: Sizes) -> Figure:
-    """6. Throughput of accepts by 1, 2 and 8 clients, each client with tutors of its own."""
+    """6. Throughput of accepts by 1, 2 and 8 clients, each client with tutors of its own; beside it
+    the same clients running a CPU-bound reference query, which shows how many cores were free."""
     clients = (1, 2, 8)
     per_phase = sizes.concurrent
     template = seeded(server, per_phase * len(clients) * sizes.rounds, mixed=False)
     name = server.create(template)
     url = server.database_url(name)
     throughput: dict[int, list[float]] = {k: [] for k in clients}
+    reference: dict[int, list[float]] = {k: [] for k in clients}
     next_request = 1
     for _ in range(sizes.rounds):
         for k in clients:
-            requests = range(next_request, next_request + per_phase)
-            next_request += per_phase
             # Whole tutors (ten requests each) dealt round-robin: no tutor is shared by two clients.
             shares: list[list[int]] = [[] for _ in range(k)]
-            for request in requests:
+            for request in range(next_request, next_request + per_phase):
                 shares[((request - 1) // workload.PER_TUTOR) % k].append(request)
-            ready = threading.Barrier(k + 1)
-            threads = [threading.Thread(target=_accept_all, args=(url, share, ready))
-                       for share in shares]
-            for thread in threads:
-                thread.start()
-            ready.wait()
-            start = time.perf_counter()
-            for thread in threads:
-                thread.join()
-            throughput[k].append(per_phase / (time.perf_counter() - start))
+            next_request += per_phase
+            throughput[k].append(_per_second(url, shares))
+            reference[k].append(_per_second(url, [per_phase // k] * k))
     with server.connect(name) as conn:
         accepted = one(conn, "SELECT count(*) FROM requested_sessions WHERE status = 'accepted'")[0]
     server.drop(name)
     if accepted != next_request - 1:
         raise AssertionError(f"{accepted} requests accepted of {next_request - 1}")
     medians = {k: statistics.median(v) for k, v in throughput.items()}
+    free = {k: statistics.median(v) / statistics.median(reference[1]) for k, v in reference.items()}
     ratio = medians[2] / medians[1]
     return Figure(6, "Accepts per second, 2 clients vs 1 (different tutors)",
                   f"{medians[2]:.0f}/s", f"{medians[1]:.0f}/s", ratio, "≥ 1.5", ratio >= 1.5,
                   [f"8 clients: {medians[8]:.0f}/s ({medians[8] / medians[1]:.2f}x one client)",
+                   f"reference (a CPU-bound query, same clients): 2 clients {free[2]:.2f}x one, "
+                   f"8 clients {free[8]:.2f}x: the cores the machine had free",
                    f"{per_phase} accepts per phase, {sizes.rounds} rounds"])
 
 
@@ -340,7 +360,7 @@ def growth(server: Server, sizes: Sizes) -> Figure:
         for request in range(1, sizes.accepts + 1):
             sides = [("empty", empty), ("grown", grown)]
             for side, conn in sides if request % 2 else sides[::-1]:
-                times[side].append(timed(lambda c=conn, r=request: astegni.accept(c, r)))
+                times[side].append(timed(partial(astegni.accept, conn, request)))
     server.drop(empty_name)
     server.drop(grown_name)
     at_zero, at_rows = statistics.median(times["empty"]), statistics.median(times["grown"])

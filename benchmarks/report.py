@@ -70,6 +70,12 @@ def markdown(figures: Sequence[Figure], *, version: str, machine: str, sizes: Si
     ])
 
 
+ANALYSIS = "\n## Analysis"
+
+
 def write(path: Path, text: str) -> None:
+    """Writes the run; a hand-written section from "## Analysis" on is kept from the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    old = path.read_text() if path.exists() else ""
+    kept = old[old.index(ANALYSIS):] if ANALYSIS in old else ""
+    path.write_text(text + kept)

@@ -4,6 +4,7 @@ messages from the client followed by the server's answer, whatever API or pipeli
 from __future__ import annotations
 
 import contextlib
+import itertools
 import tempfile
 from collections.abc import Iterator
 
@@ -27,5 +28,5 @@ def counted(conn: psycopg.Connection[tuple[object, ...]]) -> Iterator[Count]:
             conn.pgconn.untrace()
         trace.seek(0)
         directions = [line[:1] for line in trace.read().splitlines() if line[:1] in (b"F", b"B")]
-    count.value = sum(1 for before, after in zip(directions, directions[1:], strict=False)
+    count.value = sum(1 for before, after in itertools.pairwise(directions)
                       if before == b"F" and after == b"B")

@@ -12,7 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import Engine
 
+from astegni.database import engine as make_engine
 from astegni.embedded import start as start_embedded
 from tests.support import migrate, url_for_database
 
@@ -89,3 +91,11 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit psycopg connection to the test's database."""
     with psycopg.connect(db_url, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A SQLAlchemy engine on the test's database, disposed afterwards."""
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()

@@ -1,18 +1,45 @@
-"""Helpers shared by the tests: migrations, URLs and a small factory of rows."""
+"""Helpers shared by the test modules: migrations, URLs, a small factory of rows, and the queries,
+dates and checks more than one module uses."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
+import pytest
+from icalendar import Calendar
 
+import astegni
 from astegni.database import url_for_database
+from astegni.errors import AstegniError, translate
 from astegni.migrations import ROOT, alembic_config, downgrade
 from astegni.migrations import upgrade as migrate
 
-__all__ = ["ROOT", "Factory", "alembic_config", "downgrade", "migrate", "url_for_database"]
+__all__ = [
+    "ADDIS_ABABA", "BERLIN", "MON_WED_FRI", "NOTHING", "ROOT", "SESSION_COLUMNS", "Factory", "alembic_config",
+    "assert_calendar_matches", "book", "downgrade", "hour_from", "last_sunday", "migrate", "next_year",
+    "refusal", "request_row", "scalar", "session_dates", "sessions", "slot_ahead", "tutor_today",
+    "upcoming", "url_for_database", "written",
+]
+
+# The tutors' default zone, as in tutor_profiles.timezone.
+ADDIS_ABABA = "Africa/Addis_Ababa"
+BERLIN = "Europe/Berlin"
+MON_WED_FRI: dict[str, Any] = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
+SESSION_COLUMNS = "session_date, start_time, end_time, duration, starts_at, ends_at, topics"
+# What written() reads when the rule has written nothing.
+NOTHING: dict[str, int] = {
+    "sessions": 0, "enrolled_students": 0, "enrolled_courses": 0, "skipped_occurrences": 0}
+
+
+def scalar(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
+    """The first column of the query's first row."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
 
 
 class Factory:
@@ -22,14 +49,14 @@ class Factory:
         self.conn = conn
 
     def _id(self, query: str, *params: Any) -> int:
-        row = self.conn.execute(query, params).fetchone()
-        assert row is not None
-        return int(row[0])
+        return int(scalar(self.conn, query, *params))
 
     def user(self) -> int:
+        """A new user's id."""
         return self._id("INSERT INTO users DEFAULT VALUES RETURNING id")
 
-    def tutor(self, timezone: str = "Africa/Addis_Ababa") -> int:
+    def tutor(self, timezone: str = ADDIS_ABABA) -> int:
+        """A new tutor profile (of a new user) in timezone."""
         return self._id("INSERT INTO tutor_profiles (user_id, timezone) VALUES (%s, %s) RETURNING id",
                         self.user(), timezone)
 
@@ -39,10 +66,18 @@ class Factory:
         return user, self._id("INSERT INTO student_profiles (user_id) VALUES (%s) RETURNING id", user)
 
     def package(self, tutor: int, *, rate: str = "25.00", courses: list[int] | None = None) -> int:
+        """A new 'Mathematics' package of the tutor, at rate per hour, teaching courses."""
         return self._id(
             "INSERT INTO tutor_packages (tutor_id, name, hourly_rate, course_ids)"
             " VALUES (%s, 'Mathematics', %s, %s) RETURNING id",
             tutor, rate, courses if courses is not None else [1, 2])
+
+    def pending(self, timezone: str = ADDIS_ABABA, **fields: Any) -> int:
+        """A pending request by a new student to a new tutor in timezone, for tests that need no other
+        row of theirs."""
+        tutor = self.tutor(timezone)
+        user, _ = self.student()
+        return self.request(tutor, user, **fields)
 
     def request(self, tutor: int, student_user: int, **fields: Any) -> int:
         """A pending request by a student; jsonb fields given as Python lists are encoded."""
@@ -61,3 +96,123 @@ class Factory:
         ).fetchone()
         assert row is not None
         return int(row[0])
+
+
+def next_year(conn: psycopg.Connection[Any]) -> int:
+    """The year after the database's now(): dates in it never go stale."""
+    return int(scalar(conn, "SELECT extract(year FROM now())::int + 1"))
+
+
+def tutor_today(conn: psycopg.Connection[Any], zone: str) -> dt.date:
+    """The database's today on the wall clock of the zone."""
+    day: dt.date = scalar(conn, "SELECT (now() AT TIME ZONE %s)::date", zone)
+    return day
+
+
+def last_sunday(year: int, month: int) -> dt.date:
+    """The last Sunday of a 31-day month: the EU's DST changes fall on it in March and October."""
+    last = dt.date(year, month, 31)
+    return last - dt.timedelta(days=last.isoweekday() % 7)
+
+
+def slot_ahead(conn: psycopg.Connection[Any], zone: str, hours: int) -> dt.datetime:
+    """The tutor's wall clock `hours` ahead, truncated to the hour: acceptances a few seconds apart
+    all see a slot starting there as their next one, so their sessions can be compared row for row."""
+    start: dt.datetime = scalar(
+        conn, "SELECT date_trunc('hour', (now() AT TIME ZONE %s) + make_interval(hours => %s))",
+        zone, hours)
+    return start
+
+
+def hour_from(start: dt.datetime) -> tuple[dt.time, dt.time]:
+    """(start time, end time) of an hour starting at start."""
+    return start.time(), (start + dt.timedelta(hours=1)).time()
+
+
+def upcoming(conn: psycopg.Connection[Any], zone: str, weekdays: set[int], last: dt.date, *,
+             months: set[int] | None = None, first: dt.date = dt.date.min,
+             start: dt.time = dt.time(10)) -> list[dt.date]:
+    """Dates from first to last, on the weekdays (ISO) and months, whose start in the zone is after
+    the database's now: what the rule should make, computed independently of it."""
+    now = scalar(conn, "SELECT now()")
+    tz = ZoneInfo(zone)
+    day, dates = max(first, now.astimezone(tz).date()), []
+    while day <= last:
+        if (day.isoweekday() in weekdays and (not months or day.month in months)
+                and dt.datetime.combine(day, start, tz) > now):
+            dates.append(day)
+        day += dt.timedelta(days=1)
+    return dates
+
+
+def book(f: Factory, tutor: int, day: dt.date, start: dt.time, end: dt.time) -> int:
+    """The id of an accepted session of a course of its own (a new package) on day, start to end."""
+    user, _ = f.student()
+    request = f.request(tutor, user, package_id=f.package(tutor), schedule_type="specific_dates",
+                        specific_dates=[day.isoformat()], start_time=start, end_time=end)
+    astegni.accept(f.conn, request)
+    return int(scalar(f.conn, "SELECT id FROM sessions WHERE request_id = %s", request))
+
+
+def session_dates(conn: psycopg.Connection[Any], request: int) -> list[dt.date]:
+    """The request's session dates, in order."""
+    rows = conn.execute("SELECT session_date FROM sessions WHERE request_id = %s ORDER BY 1",
+                        (request,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def sessions(conn: psycopg.Connection[Any], request: int,
+             columns: str = SESSION_COLUMNS) -> list[tuple[Any, ...]]:
+    """The request's sessions by date, with the columns asked for."""
+    return conn.execute(
+        f"SELECT {columns} FROM sessions WHERE request_id = %s ORDER BY session_date", (request,)
+    ).fetchall()
+
+
+def request_row(conn: psycopg.Connection[Any], request: int) -> dict[str, Any]:
+    """The requested_sessions row, by column name."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        row = cursor.execute("SELECT * FROM requested_sessions WHERE id = %s", (request,)).fetchone()
+    assert row is not None
+    return row
+
+
+def written(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Rows the rule writes, per table."""
+    return {table: int(scalar(conn, f"SELECT count(*) FROM {table}"))
+            for table in ("sessions", "enrolled_students", "enrolled_courses", "skipped_occurrences")}
+
+
+def refusal(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniError:
+    """The refusal a plain statement gets from the database, as the layer maps it."""
+    with pytest.raises(psycopg.Error) as refused:
+        conn.execute(query, params)
+    error = translate(refused.value)
+    assert error is not None, refused.value
+    return error
+
+
+def assert_calendar_matches(conn: psycopg.Connection[Any], data: bytes, session_ids: set[int]) -> None:
+    """`data` (an iCalendar export) holds exactly the sessions `session_ids`, each as the database has it."""
+    calendar = Calendar.from_ical(data)
+    rows = {r[0]: r[1:] for r in conn.execute(
+        "SELECT s.id, s.starts_at, s.ends_at, s.status, s.topics, t.timezone FROM sessions AS s"
+        " JOIN tutor_profiles AS t ON t.id = s.tutor_id WHERE s.id = ANY(%s)",
+        (list(session_ids),)).fetchall()}
+    assert set(rows) == session_ids
+    zones = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
+    events = calendar.walk("VEVENT")
+    assert sorted(str(e["UID"]) for e in events) == sorted(f"session-{i}@astegni" for i in rows)
+    for event in events:
+        session = int(str(event["UID"]).removeprefix("session-").removesuffix("@astegni"))
+        starts_at, ends_at, status, topics, zone = rows[session]
+        assert event.decoded("DTSTART") == starts_at
+        assert event.decoded("DTEND") == ends_at
+        assert event["DTSTART"].params["TZID"] == zone
+        assert event["DTEND"].params["TZID"] == zone
+        # Wall-clock time as the tutor wrote it, not shifted by DST.
+        assert event.decoded("DTSTART").replace(tzinfo=None) == starts_at.astimezone(
+            ZoneInfo(zone)).replace(tzinfo=None)
+        assert zone in zones
+        assert str(event["STATUS"]) == ("CANCELLED" if status == "cancelled" else "CONFIRMED")
+        assert str(event["SUMMARY"]) == (", ".join(topics) or "Tutoring session")

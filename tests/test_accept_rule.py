@@ -17,78 +17,25 @@ import pytest
 import astegni
 from astegni.errors import (
     AlreadyResponded,
-    AstegniError,
     InvalidSchedule,
     InvalidTransition,
     NoStudent,
     TooManySessions,
-    translate,
 )
-from tests.support import Factory
-
-SESSION_COLUMNS = "session_date, start_time, end_time, duration, starts_at, ends_at, topics"
-
-
-def next_year(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute("SELECT extract(year FROM now())::int + 1").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def tutor_today(conn: psycopg.Connection[Any], zone: str) -> dt.date:
-    row = conn.execute("SELECT (now() AT TIME ZONE %s)::date", (zone,)).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def slot_ahead(conn: psycopg.Connection[Any], zone: str, hours: int) -> dt.datetime:
-    """The tutor's wall clock `hours` ahead, truncated to the hour: acceptances a few seconds apart
-    all see a slot starting there as their next one, so their sessions can be compared row for row."""
-    row = conn.execute(
-        "SELECT date_trunc('hour', (now() AT TIME ZONE %s) + make_interval(hours => %s))",
-        (zone, hours)).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def hour_from(start: dt.datetime) -> tuple[dt.time, dt.time]:
-    return start.time(), (start + dt.timedelta(hours=1)).time()
-
-
-def sessions(conn: psycopg.Connection[Any], request: int,
-             columns: str = SESSION_COLUMNS) -> list[tuple[Any, ...]]:
-    return conn.execute(
-        f"SELECT {columns} FROM sessions WHERE request_id = %s ORDER BY session_date", (request,)
-    ).fetchall()
-
-
-def request_row(conn: psycopg.Connection[Any], request: int) -> dict[str, Any]:
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
-        row = cursor.execute("SELECT * FROM requested_sessions WHERE id = %s", (request,)).fetchone()
-    assert row is not None
-    return row
-
-
-def written(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Rows the rule writes, per table."""
-    counts = {}
-    for table in ("sessions", "enrolled_students", "enrolled_courses", "skipped_occurrences"):
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-        assert row is not None
-        counts[table] = int(row[0])
-    return counts
-
-
-NOTHING = {"sessions": 0, "enrolled_students": 0, "enrolled_courses": 0, "skipped_occurrences": 0}
-
-
-def refused(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> AstegniError:
-    """The refusal a plain statement gets from the database, as the layer maps it."""
-    with pytest.raises(psycopg.Error) as caught:
-        conn.execute(query, params)
-    error = translate(caught.value)
-    assert error is not None, caught.value
-    return error
+from tests.support import (
+    NOTHING,
+    Factory,
+    hour_from,
+    last_sunday,
+    next_year,
+    refusal,
+    request_row,
+    session_dates,
+    sessions,
+    slot_ahead,
+    tutor_today,
+    written,
+)
 
 
 def enrolment(conn: psycopg.Connection[Any], tutor: int, student: int) -> tuple[Any, ...]:
@@ -102,10 +49,7 @@ def enrolment(conn: psycopg.Connection[Any], tutor: int, student: int) -> tuple[
 # 1. responded_at and updated_at ------------------------------------------------------------------
 
 def test_responded_at_and_updated_at_are_the_transaction_time(conn):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user)
+    request = Factory(conn).pending()
     with conn.transaction():
         [[now]] = conn.execute("SELECT now()").fetchall()
         conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
@@ -234,10 +178,7 @@ def test_two_requests_of_one_student_in_one_statement_enrol_them_once(conn):
 # 6. Sessions from the schedule ---------------------------------------------------------------------
 
 def test_no_schedule_is_accepted_with_no_sessions(conn):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type=None)
+    request = Factory(conn).pending(schedule_type=None)
     result = astegni.accept(conn, request)
     assert (result.status, result.sessions_created) == ("accepted", 0)
     assert sessions(conn, request) == []
@@ -260,18 +201,11 @@ def test_specific_dates_one_session_per_distinct_date_past_skipped(conn, schedul
         (dt.date(2020, 1, 1), "past"), (yesterday, "past")]
 
 
-def recurring_dates(conn, request: int) -> list[dt.date]:
-    return [r[0] for r in sessions(conn, request, "session_date")]
-
-
 def test_recurring_weekday_spellings_make_eight_weeks_of_each(conn):
     zone = "Africa/Addis_Ababa"
-    f = Factory(conn)
-    tutor = f.tutor(zone)
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring", days=["monday", " Wednesday", "FRI"])
+    request = Factory(conn).pending(zone, schedule_type="recurring", days=["monday", " Wednesday", "FRI"])
     result = astegni.accept(conn, request)
-    dates = recurring_dates(conn, request)
+    dates = session_dates(conn, request)
     assert result.sessions_created == len(dates) == 24
     assert {d.isoweekday() for d in dates} == {1, 3, 5}
     assert all(sum(d.isoweekday() == w for d in dates) == 8 for w in (1, 3, 5))
@@ -288,22 +222,16 @@ def test_recurring_weekday_spellings_make_eight_weeks_of_each(conn):
 
 
 def test_recurring_counts_each_weekday_once(conn):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring",
-                        days=["Mon", "monday", " MONDAY ", "tue"])
+    request = Factory(conn).pending(schedule_type="recurring",
+                                    days=["Mon", "monday", " MONDAY ", "tue"])
     assert astegni.accept(conn, request).sessions_created == 16
 
 
 def test_weeks_come_from_schedule_settings(conn):
     conn.execute("UPDATE schedule_settings SET weeks_horizon = 2")
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring", days=["Mon", "Wed", "Fri"])
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon", "Wed", "Fri"])
     assert astegni.accept(conn, request).sessions_created == 6
-    assert len(recurring_dates(conn, request)) == 6
+    assert len(session_dates(conn, request)) == 6
 
 
 def test_overnight_session_ends_the_next_day(conn):
@@ -333,11 +261,6 @@ def test_starts_at_is_the_wall_clock_time_in_the_tutors_zone(conn, zone):
     assert starts_at == dt.datetime.combine(day, dt.time(10), ZoneInfo(zone))
     assert ends_at == dt.datetime.combine(day, dt.time(11), ZoneInfo(zone))
     assert duration == 60
-
-
-def last_sunday(year: int, month: int) -> dt.date:
-    last = dt.date(year, month, 31)
-    return last - dt.timedelta(days=last.isoweekday() % 7)
 
 
 def test_dst_changes_keep_the_wall_clock_time(conn):
@@ -372,7 +295,7 @@ def test_dst_gap_occurrence_is_skipped(conn):
                         specific_dates=[saturday.isoformat(), sunday.isoformat()],
                         start_time=dt.time(2, 30), end_time=dt.time(3, 0))
     result = astegni.accept(conn, request)
-    assert recurring_dates(conn, request) == [saturday]
+    assert session_dates(conn, request) == [saturday]
     assert [(s.session_date, s.reason) for s in result.skipped] == [(sunday, "dst_gap")]
 
 
@@ -429,11 +352,8 @@ def test_more_sessions_than_the_limit_are_refused(conn):
 
 def test_recurring_limit_counts_the_configured_weeks(conn):
     conn.execute("UPDATE schedule_settings SET weeks_horizon = 30")
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring",
-                        days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    request = Factory(conn).pending(schedule_type="recurring",
+                                    days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
     with pytest.raises(TooManySessions) as caught:
         astegni.accept(conn, request)
     assert (caught.value.field, caught.value.value) == ("days", "210")
@@ -475,10 +395,7 @@ MALFORMED = [
 @pytest.mark.parametrize(("fields", "field", "value"), MALFORMED,
                          ids=[f"{m[1]}={m[2]}" for m in MALFORMED])
 def test_malformed_schedule_is_refused_by_name_and_writes_nothing(conn, fields, field, value):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, **fields)
+    request = Factory(conn).pending(**fields)
     with pytest.raises(InvalidSchedule) as caught:
         astegni.accept(conn, request)
     assert type(caught.value) is InvalidSchedule
@@ -492,10 +409,7 @@ def test_malformed_schedule_is_refused_by_name_and_writes_nothing(conn, fields, 
 # 8. Status transitions ----------------------------------------------------------------------------
 
 def test_pending_to_rejected_stamps_responded_and_rejected_at(conn):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring", days=["Mon"])
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon"])
     with conn.transaction():
         [[now]] = conn.execute("SELECT now()").fetchall()
         conn.execute("UPDATE requested_sessions SET status = 'rejected' WHERE id = %s", (request,))
@@ -514,17 +428,14 @@ def test_pending_to_rejected_stamps_responded_and_rejected_at(conn):
     ("pending", "done", InvalidTransition),
 ])
 def test_other_status_changes_are_refused(conn, first, then, error):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring", days=["Mon"])
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon"])
     update = "UPDATE requested_sessions SET status = %s WHERE id = %s"
     if first != "pending":
         conn.execute(update, (first, request))
     before = (request_row(conn, request), written(conn))
-    refusal = refused(conn, update, (then, request))
-    assert type(refusal) is error
-    assert refusal.request_id == request
+    refused = refusal(conn, update, then, request)
+    assert type(refused) is error
+    assert refused.request_id == request
     assert (request_row(conn, request), written(conn)) == before
 
 
@@ -533,20 +444,17 @@ def test_a_request_is_inserted_pending(conn, status):
     f = Factory(conn)
     tutor = f.tutor()
     user, _ = f.student()
-    refusal = refused(
+    refused = refusal(
         conn, "INSERT INTO requested_sessions (tutor_id, requester_id, status) VALUES (%s, %s, %s)",
-        (tutor, user, status))
-    assert type(refusal) is InvalidTransition
-    assert (refusal.detail["field"], refusal.detail["value"]) == ("status", status)
+        tutor, user, status)
+    assert type(refused) is InvalidTransition
+    assert (refused.detail["field"], refused.detail["value"]) == ("status", status)
     assert conn.execute("SELECT count(*) FROM requested_sessions").fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("status", ["pending", "accepted", "rejected"])
 def test_setting_the_same_status_again_changes_nothing(conn, status):
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="recurring", days=["Mon", "Thu"])
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon", "Thu"])
     update = "UPDATE requested_sessions SET status = %s WHERE id = %s"
     if status != "pending":
         conn.execute(update, (status, request))
@@ -583,11 +491,8 @@ def test_unique_constraint_refuses_a_second_session_on_a_date(conn):
         " WHERE c.conrelid = 'sessions'::regclass AND c.conname = 'sessions_request_date_key'"
         " AND c.contype = 'u'").fetchall()
     assert columns == ["request_id", "session_date"]
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    request = f.request(tutor, user, schedule_type="specific_dates",
-                        specific_dates=[f"{next_year(conn)}-02-10"])
+    request = Factory(conn).pending(schedule_type="specific_dates",
+                                    specific_dates=[f"{next_year(conn)}-02-10"])
     astegni.accept(conn, request)
     with pytest.raises(psycopg.errors.UniqueViolation) as caught:
         conn.execute(

@@ -10,8 +10,7 @@ import pytest
 
 import astegni
 from astegni.errors import AlreadyResponded, InvalidTransition, translate
-from tests.support import Factory
-from tests.test_conflicts import scalar
+from tests.support import Factory, scalar
 
 WEEKLY: dict[str, Any] = {"schedule_type": "recurring", "days": ["Monday", "Thursday"]}
 

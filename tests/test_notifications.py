@@ -11,9 +11,7 @@ import pytest
 import astegni
 from astegni.errors import NotConfigured
 from astegni.notifications import Notification, listen
-from tests.support import Factory
-
-MON_WED_FRI = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
+from tests.support import MON_WED_FRI, Factory
 
 
 def starts(conn, request_id, status=None):

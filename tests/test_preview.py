@@ -16,9 +16,7 @@ from astegni.errors import (
     ScheduleConflict,
     TooManySessions,
 )
-from tests.support import Factory
-from tests.test_conflicts import BERLIN, book, next_year, scalar, upcoming
-from tests.test_windows import last_sunday_of_march
+from tests.support import BERLIN, Factory, book, last_sunday, next_year, scalar, tutor_today, upcoming
 
 
 def specific_dates_mixed(conn: psycopg.Connection[Any]) -> int:
@@ -27,9 +25,9 @@ def specific_dates_mixed(conn: psycopg.Connection[Any]) -> int:
     f = Factory(conn)
     tutor = f.tutor(BERLIN)
     year = next_year(conn)
-    today = scalar(conn, "SELECT (now() AT TIME ZONE %s)::date", BERLIN)
+    today = tutor_today(conn, BERLIN)
     book(f, tutor, dt.date(year, 2, 1), dt.time(2), dt.time(2, 45))
-    days = [today - dt.timedelta(days=2), last_sunday_of_march(year), dt.date(year, 2, 1),
+    days = [today - dt.timedelta(days=2), last_sunday(year, 3), dt.date(year, 2, 1),
             dt.date(year, 2, 8)]
     return f.request(tutor, f.student()[0], package_id=f.package(tutor), schedule_type="specific",
                      specific_dates=[d.isoformat() for d in days], start_time=dt.time(2, 30),

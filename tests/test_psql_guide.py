@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import astegni
-from tests.support import ROOT, Factory
+from tests.support import ROOT, Factory, next_year, scalar
 
 GUIDE = ROOT / "docs" / "psql.md"
 BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
@@ -36,7 +36,7 @@ def seed(conn):
     algebra, chemistry, addis_package = f.package(berlin), f.package(berlin), f.package(addis)
     students = [f.student()[0] for _ in range(6)]
     parent = f.user()
-    year = conn.execute("SELECT extract(year FROM now())::int + 1").fetchone()[0]
+    year = next_year(conn)
     recurring = {"schedule_type": "recurring"}
     ids = [
         f.request(berlin, students[0], package_id=algebra, days=["Monday", "Wednesday"],
@@ -64,17 +64,13 @@ def rows(n):
     return f"({n} row)" if n == 1 else f"({n} rows)"
 
 
-def one(conn, query, *params):
-    return conn.execute(query, params).fetchone()[0]
-
-
 def status(conn, request):
-    return one(conn, "SELECT status FROM requested_sessions WHERE id = %s", request)
+    return scalar(conn, "SELECT status FROM requested_sessions WHERE id = %s", request)
 
 
 def sessions(conn, request, session_status="scheduled"):
-    return one(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = %s",
-               request, session_status)
+    return scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = %s",
+                  request, session_status)
 
 
 class Checks:
@@ -90,7 +86,7 @@ class Checks:
     def after_preview(self, out):
         assert rows(self.facts["preview"]) in out
         assert self.facts["preview"] == 16  # 8 weeks x Monday, Wednesday
-        assert one(self.conn, "SELECT count(*) FROM sessions") == 0
+        assert scalar(self.conn, "SELECT count(*) FROM sessions") == 0
 
     def after_accept_one(self, out):
         assert (status(self.conn, 1), sessions(self.conn, 1)) == ("accepted", 16)
@@ -109,7 +105,7 @@ class Checks:
         assert (sessions(self.conn, 2), sessions(self.conn, 2, "cancelled")) == (0, 2)
 
     def before_tutor_week(self):
-        self.facts["week"] = one(
+        self.facts["week"] = scalar(
             self.conn, "SELECT count(*) FROM sessions WHERE tutor_id = 1"
             " AND (starts_at AT TIME ZONE 'Europe/Berlin')::date - (now() AT TIME ZONE"
             " 'Europe/Berlin')::date BETWEEN 0 AND 6")
@@ -131,8 +127,8 @@ class Checks:
 
     def after_clash_skip(self, out):
         assert status(self.conn, 5) == "accepted"
-        skipped = one(self.conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = 5"
-                                 " AND reason = 'conflict'")
+        skipped = scalar(self.conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = 5"
+                                    " AND reason = 'conflict'")
         assert skipped == self.facts["clashes"]
 
     def after_skipped_clashes(self, out):
@@ -149,10 +145,10 @@ class Checks:
         assert (status(self.conn, 4), sessions(self.conn, 4)) == ("accepted", 16)
 
     def after_error_settings(self, out):
-        assert one(self.conn, "SELECT weeks_horizon FROM schedule_settings") == 8
+        assert scalar(self.conn, "SELECT weeks_horizon FROM schedule_settings") == 8
 
     def after_error_time_zone(self, out):
-        assert one(self.conn, "SELECT timezone FROM tutor_profiles WHERE id = 1") == "Europe/Berlin"
+        assert scalar(self.conn, "SELECT timezone FROM tutor_profiles WHERE id = 1") == "Europe/Berlin"
 
     def after_settings(self, out):
         assert re.search(r"\s8 \|\s+200\s", out)

@@ -7,9 +7,7 @@ import psycopg
 import pytest
 
 import astegni
-from tests.support import Factory
-
-MON_WED_FRI = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
+from tests.support import MON_WED_FRI, Factory
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 import astegni
 from astegni.errors import SettingsLocked, translate
-from tests.support import Factory
-from tests.test_conflicts import scalar
+from tests.support import Factory, scalar
 
 READ = "SELECT weeks_horizon, session_limit FROM schedule_settings"
 

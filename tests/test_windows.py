@@ -12,10 +12,17 @@ import pytest
 
 import astegni
 from astegni.errors import InvalidSchedule, TooManySessions
-from tests.support import Factory
-from tests.test_conflicts import next_year, scalar, session_dates, upcoming
+from tests.support import (
+    BERLIN,
+    Factory,
+    last_sunday,
+    next_year,
+    scalar,
+    session_dates,
+    tutor_today,
+    upcoming,
+)
 
-BERLIN = "Europe/Berlin"
 TEN = dt.time(10)
 # Spelled out: calendar.month_name and day_name follow the locale.
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -31,11 +38,6 @@ def accepted_dates(conn: psycopg.Connection[Any], zone: str = BERLIN, **fields: 
     dates = session_dates(conn, request)
     assert result.sessions_created == len(dates)
     return dates
-
-
-def last_sunday_of_march(year: int) -> dt.date:
-    day = dt.date(year, 3, 31)
-    return day - dt.timedelta(days=day.isoweekday() % 7)
 
 
 def test_months_in_any_case_full_or_three_letters(conn):
@@ -59,7 +61,7 @@ def test_year_range_forms(conn, form):
 
 def test_months_alone_are_the_twelve_months_from_the_current_one(conn):
     zone = "America/New_York"
-    today = scalar(conn, "SELECT (now() AT TIME ZONE %s)::date", zone)
+    today = tutor_today(conn, zone)
     end_month = (today.month + 10) % 12 + 1
     end_year = today.year + (today.month + 11 > 12)
     last = dt.date(end_year, end_month, calendar.monthrange(end_year, end_month)[1])
@@ -158,7 +160,7 @@ def test_window_across_dst_changes_keeps_the_wall_clock_time(conn, zone):
 def test_past_specific_dates_are_recorded_not_made(conn):
     f = Factory(conn)
     tutor = f.tutor(BERLIN)
-    today = scalar(conn, "SELECT (now() AT TIME ZONE %s)::date", BERLIN)
+    today = tutor_today(conn, BERLIN)
     past, future = today - dt.timedelta(days=3), dt.date(next_year(conn), 2, 1)
     request = f.request(tutor, f.student()[0], schedule_type="specific_dates",
                         specific_dates=[past.isoformat(), future.isoformat()])
@@ -173,7 +175,7 @@ def test_past_specific_dates_are_recorded_not_made(conn):
 def test_specific_date_in_a_dst_gap_is_recorded_not_made(conn):
     f = Factory(conn)
     tutor = f.tutor(BERLIN)
-    gap = last_sunday_of_march(next_year(conn))
+    gap = last_sunday(next_year(conn), 3)
     ordinary = gap + dt.timedelta(days=7)
     request = f.request(tutor, f.student()[0], schedule_type="specific_dates",
                         specific_dates=[gap.isoformat(), ordinary.isoformat()],
@@ -191,7 +193,7 @@ def test_specific_date_in_a_dst_gap_is_recorded_not_made(conn):
 def test_a_dst_gap_does_not_count_toward_the_weeks_horizon(conn):
     f = Factory(conn)
     tutor = f.tutor(BERLIN)
-    gap = last_sunday_of_march(next_year(conn))
+    gap = last_sunday(next_year(conn), 3)
     start = dt.time(2, 30)
     sundays = upcoming(conn, BERLIN, {7}, gap + dt.timedelta(weeks=2), start=start)
     weeks = len(sundays) - 1  # every Sunday up to two weeks after the gap, the gap not counted
