@@ -8,6 +8,8 @@ CREATE OR REPLACE FUNCTION public.astegni_apply_acceptance(p_ids integer[], p_ch
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
+-- One generic plan for the one big statement: re-planning it for each accept cost more than running it.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_weeks integer;

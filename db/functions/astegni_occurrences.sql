@@ -36,9 +36,10 @@ span AS (
            (SELECT count(*) FROM weekdays)::int AS weekday_count,
            w.first IS NOT NULL AS windowed,
            greatest(base.today, w.first) AS first_day,
-           coalesce(least(w.last, make_date(extract(year FROM base.today)::int
-                    + (p_limit / (4 * greatest((SELECT count(*) FROM weekdays)::int, 1))) + 2, 12, 31)),
-                    base.today + 7 * (p_weeks + 2 + p_weeks / 26)) AS last_day
+           CASE WHEN w.last IS NULL THEN base.today + 7 * (p_weeks + 2 + p_weeks / 26)
+                ELSE least(w.last, make_date(extract(year FROM base.today)::int
+                    + (p_limit / (4 * greatest((SELECT count(*) FROM weekdays)::int, 1))) + 2, 12, 31))
+           END AS last_day
     FROM base
     CROSS JOIN LATERAL (
         SELECT CASE WHEN y.first IS NOT NULL THEN make_date(y.first, 1, 1)

@@ -13,6 +13,11 @@ DECLARE
     v_accepted integer[];
     v_cancelled integer[];
 BEGIN
+    -- Set by the transition trigger when a row's status changed: other updates skip the join.
+    IF current_setting('astegni.status_changed', true) IS DISTINCT FROM 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('astegni.status_changed', 'off', true);
     SELECT array_agg(n.id ORDER BY n.id) FILTER (WHERE o.status = 'pending' AND n.status = 'accepted'),
            array_agg(n.id ORDER BY n.id) FILTER (WHERE o.status = 'accepted' AND n.status = 'cancelled')
     INTO v_accepted, v_cancelled

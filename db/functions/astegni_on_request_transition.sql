@@ -27,6 +27,8 @@ BEGIN
             'Allowed: pending -> accepted, pending -> rejected, accepted -> cancelled.');
     END IF;
     NEW.updated_at := now();
+    -- Tells this statement's astegni_on_request_statement that it has work (other updates skip it).
+    PERFORM set_config('astegni.status_changed', 'on', true);
     RETURN NEW;
 END
 $$;

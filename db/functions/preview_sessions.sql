@@ -32,10 +32,16 @@ BEGIN
     WHERE c.tutor_id = r.tutor_id AND c.package_id IS NOT DISTINCT FROM r.package_id;
     SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
 
-    PERFORM public.astegni_refuse_outcome(r, (
-        SELECT count(*)::integer FROM public.astegni_occurrences(r, v_zone, now(), v_weeks, v_limit) AS o
-        WHERE o.skip_reason IS NULL), v_limit, v_zone, NULL, NULL);
+    -- One expansion: the plan is kept and counted for the limit before a row is returned.
     RETURN QUERY
-    SELECT * FROM public.astegni_plan(r, v_course_id, v_zone, now(), v_weeks, v_limit, true);
+    WITH p AS MATERIALIZED (
+        SELECT * FROM public.astegni_plan(r, v_course_id, v_zone, now(), v_weeks, v_limit, true)
+    ),
+    allowed AS MATERIALIZED (
+        SELECT public.astegni_refuse_outcome(r, count(*)::integer, v_limit, v_zone, NULL, NULL) AS ok
+        FROM p WHERE p.reason IS NULL OR p.reason = 'conflict'
+    )
+    SELECT p.* FROM p, allowed WHERE allowed.ok
+    ORDER BY p.session_date;
 END
 $$;
