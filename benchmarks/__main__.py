@@ -36,13 +36,27 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def command(argv: list[str]) -> str:
+    """The command line as recorded, without the server's address (it may hold a password)."""
+    shown: list[str] = []
+    for arg in argv:
+        if shown and shown[-1] == "--database-url":
+            shown[-1] = "--database-url URL"
+        elif arg.startswith("--database-url="):
+            shown.append("--database-url URL")
+        else:
+            shown.append(shlex.quote(arg))
+    return " ".join(["python -m benchmarks", *shown])
+
+
 def main(argv: list[str]) -> int:
     args = arguments(argv)
     defaults = QUICK if args.quick else FULL
     sizes = figures.Sizes(**{name: getattr(args, name) or getattr(defaults, name)
                              for name in figures.Sizes.__dataclass_fields__})
     wanted = {int(n) for n in args.only.split(",")} if args.only else set(range(1, 8))
-    output = args.output or (None if args.quick else ROOT / "docs" / "benchmarks.md")
+    # The record is a full run of the project as migrated: a quick or patched run writes only if told.
+    output = args.output or (None if args.quick or args.apply_sql else ROOT / "docs" / "benchmarks.md")
     started = time.perf_counter()
     results: list[figures.Figure] = []
     with server(args.database_url, tuple(args.apply_sql)) as bench:
@@ -62,10 +76,8 @@ def main(argv: list[str]) -> int:
     missed = [f.number for f in results if not f.met]
     print(f"{len(results)} figures in {elapsed:.0f} s; budgets missed: {missed or 'none'}")
     if output:
-        command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in argv
-                                                     if "://" not in a and "=" not in a)
         report.write(output, report.markdown(results, version=version, machine=machine(),
-                                             sizes=sizes, command=command.strip(), elapsed=elapsed))
+                                             sizes=sizes, command=command(argv), elapsed=elapsed))
         print(f"written to {output}")
     return 0
 

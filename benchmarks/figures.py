@@ -51,11 +51,11 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def one(conn: Conn, query: str) -> tuple[object, ...]:
-    row = conn.execute(query).fetchone()
+def one(conn: Conn, query: str, *params: object) -> tuple[object, ...]:
+    row = conn.execute(query, params or None).fetchone()
     assert row is not None
     return row
 
@@ -136,8 +136,8 @@ def loop_accept(conn: Conn, request_id: int) -> int:
     """The replaced implementation: the request, its course, then each session in its own statement
     (2 + N statements) computed in Python. Returns the sessions made."""
     with conn.transaction():
-        tutor, package, start, end, message, zone, today = one_row(conn, LOOP_ACCEPT, request_id)
-        [course] = one_row(conn, LOOP_COURSE, tutor, package)
+        tutor, package, start, end, message, zone, today = one(conn, LOOP_ACCEPT, request_id)
+        [course] = one(conn, LOOP_COURSE, tutor, package)
         assert isinstance(today, dt.date)
         days = [today + dt.timedelta(days=g) for g in range(1, 57)]
         days = [d for d in days if d.isoweekday() in (1, 3, 5)]
@@ -146,12 +146,6 @@ def loop_accept(conn: Conn, request_id: int) -> int:
                                         "day": day, "start": start, "end": end, "message": message,
                                         "zone": zone})
     return len(days)
-
-
-def one_row(conn: Conn, query: str, *params: object) -> tuple[object, ...]:
-    row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return row
 
 
 def single(server: Server, sizes: Sizes) -> list[Figure]:
@@ -230,7 +224,7 @@ def other_updates(server: Server, sizes: Sizes) -> Figure:
 
 def _server_ms(conn: Conn, request_id: int) -> float:
     """Server time of one preview: EXPLAIN ANALYZE's execution time (the function runs in full)."""
-    [plan] = one_row(conn, "EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM preview_sessions(%s)",
+    [plan] = one(conn, "EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM preview_sessions(%s)",
                      request_id)
     assert isinstance(plan, list)
     return float(plan[0]["Execution Time"])

@@ -100,6 +100,7 @@ def server(url: str | None, patches: tuple[Path, ...] = ()) -> Iterator[Server]:
         finally:
             bench.close()
         return
+    import shutil
     import tempfile
 
     from astegni.embedded import start
@@ -112,3 +113,4 @@ def server(url: str | None, patches: tuple[Path, ...] = ()) -> Iterator[Server]:
     finally:
         bench.close()
         handle.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)

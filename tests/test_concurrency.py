@@ -22,7 +22,7 @@ import astegni
 from astegni.errors import AlreadyResponded
 from tests.reference import Plan, Request, expected
 from tests.reliability_report import record
-from tests.support import Factory
+from tests.support import Factory, next_year
 
 CLIENTS = 16
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
@@ -57,7 +57,7 @@ def test_same_200_requests_accepted_by_16_clients_in_shuffled_orders(db_url: str
     requests: dict[int, tuple[Request, str]] = {}
     with psycopg.connect(db_url, autocommit=True) as conn:
         f = Factory(conn)
-        year = conn.execute("SELECT extract(year FROM now())::int + 1").fetchone()[0]  # type: ignore[index]
+        year = next_year(conn)
         for t in range(10):
             zone = ZONES[t % len(ZONES)]
             tutor = f.tutor(zone)

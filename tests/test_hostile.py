@@ -19,11 +19,10 @@ import astegni
 from astegni.errors import AstegniError, InvalidTimezone, InvalidTransition, translate
 from tests.conftest import _fresh_database
 from tests.reliability_report import record
-from tests.support import Factory
+from tests.support import Factory, next_year
 
 INJECTION = "'); DROP TABLE sessions; --"
 GUARD = "SET statement_timeout = '20s'"
-NEXT_YEAR = "SELECT extract(year FROM now())::int + 1"
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +41,6 @@ def hostile(hostile_url: str) -> Iterator[psycopg.Connection[Any]]:
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND"
             " tablename IN ('sessions', 'users', 'requested_sessions')").fetchone()
         assert tables == (3,)
-
-
-def _year(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute(NEXT_YEAR).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def _request(conn: psycopg.Connection[Any], **fields: Any) -> tuple[int, int]:
@@ -74,7 +67,7 @@ def _refusal(conn: psycopg.Connection[Any], request_id: int) -> AstegniError:
 
 def test_injection_in_message_is_stored_verbatim(hostile: psycopg.Connection[Any]) -> None:
     request_id, _ = _request(hostile, schedule_type="specific_dates", message=INJECTION,
-                             specific_dates=json.dumps([f"{_year(hostile)}-01-05"]))
+                             specific_dates=json.dumps([f"{next_year(hostile)}-01-05"]))
     assert astegni.accept(hostile, request_id).sessions_created == 1
     topics = hostile.execute("SELECT topics FROM sessions WHERE request_id = %s",
                              (request_id,)).fetchall()
@@ -135,13 +128,13 @@ def _days_from(first: dt.date, count: int) -> list[str]:
 def test_100000_dates_are_refused(hostile: psycopg.Connection[Any], dates: Any,
                                   error: str) -> None:
     request_id, _ = _request(hostile, schedule_type="specific_dates",
-                             specific_dates=json.dumps(dates(_year(hostile))))
+                             specific_dates=json.dumps(dates(next_year(hostile))))
     refused = _refusal(hostile, request_id)
     assert (type(refused).__name__, refused.detail.get("field")) == (error, "specific_dates")
 
 
 def test_100000_copies_of_one_date_make_one_session(hostile: psycopg.Connection[Any]) -> None:
-    day = f" {_year(hostile)}-03-03 "
+    day = f" {next_year(hostile)}-03-03 "
     request_id, _ = _request(hostile, schedule_type="specific_dates",
                              specific_dates=json.dumps([day] * 100_000))
     assert astegni.accept(hostile, request_id).sessions_created == 1

@@ -33,7 +33,7 @@ from astegni.errors import AstegniError, translate
 from tests.conftest import _fresh_database
 from tests.reference import MONTHS, WEEKDAYS, Occurrence, Plan, Refusal, Request, expected, instant
 from tests.reliability_report import record
-from tests.support import Factory
+from tests.support import Factory, scalar, sessions
 
 ZONES = ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu",
          "Africa/Addis_Ababa")
@@ -100,12 +100,6 @@ def _accept(conn: psycopg.Connection[Any], request_id: int,
     return None
 
 
-def _sessions(conn: psycopg.Connection[Any], request_id: int) -> list[tuple[Any, ...]]:
-    return conn.execute(
-        "SELECT session_date, starts_at, ends_at, start_time, end_time, duration, topics"
-        " FROM sessions WHERE request_id = %s ORDER BY session_date", (request_id,)).fetchall()
-
-
 def _skipped(conn: psycopg.Connection[Any], request_id: int) -> list[tuple[Any, ...]]:
     return conn.execute(
         "SELECT session_date, starts_at, ends_at, reason FROM skipped_occurrences"
@@ -117,9 +111,7 @@ def check_against_reference(conn: psycopg.Connection[Any], data: st.DataObject) 
     Returns the outcome's kind, for Hypothesis' statistics."""
     tutors, student_user = _people(conn)
     with conn.transaction(force_rollback=True):
-        row = conn.execute("SELECT now()").fetchone()
-        assert row is not None
-        now: dt.datetime = row[0]
+        now: dt.datetime = scalar(conn, "SELECT now()")
         zone = data.draw(st.sampled_from(ZONES), label="zone")
         request = data.draw(requests(zone, now), label="request")
         message = data.draw(messages(), label="message")
@@ -157,7 +149,8 @@ def _assert_plan(conn: psycopg.Connection[Any], request_id: int, request: Reques
         "SELECT status, responded_at FROM requested_sessions WHERE id = %s",
         (request_id,)).fetchone() or (None, None)
     assert (status, responded_at) == ("accepted", now)
-    made = _sessions(conn, request_id)
+    made = sessions(conn, request_id,
+                    "session_date, starts_at, ends_at, start_time, end_time, duration, topics")
     assert [(d, s, e) for d, s, e, *_ in made] == [
         (o.session_date, o.starts_at, o.ends_at) for o in want.sessions]
     topics = [message] if message and message.strip(" ") else []
