@@ -28,6 +28,13 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
   Tuesday/Thursday (16) and 20 specific dates (20). Single accepts use Monday/Wednesday/Friday.
 - **Round trips** are counted on the wire with libpq's protocol trace.
 - **Expansion** is server time: `EXPLAIN ANALYZE` execution time of `preview_sessions`.
+- **Concurrency** is shown beside a CPU-bound reference query run by the same clients: how many
+  cores the machine had free during the run.
+- **Growth** is shown beside the floor's `INSERT` of the same sessions in the same two databases:
+  what the bigger indexes cost any insert.
+- **Options**: sizes (`--requests`, `--rows`, `--growth-rows`, `--accepts`, `--concurrent`,
+  `--rounds`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE` (repeatable) to measure a
+  change to db/functions before migrating it; a quick or patched run writes only with `--output`.
 """
 
 
