@@ -70,11 +70,13 @@ timed AS (
            public.astegni_starts_at(c.day, r.start_time, p_zone) AS starts_at,
            public.astegni_ends_at(c.day, r.start_time, r.end_time, p_zone) AS ends_at
     FROM candidates AS c
+    OFFSET 0  -- a fence: later steps read these instants instead of recomputing them
 ),
 judged AS (
     SELECT t.*,
            CASE WHEN t.starts_at <= p_at THEN 'past' WHEN t.ends_at <= t.starts_at THEN 'dst_gap' END AS reason
     FROM timed AS t
+    OFFSET 0  -- the same for the reason
 ),
 -- Only specific dates record the past; a recurring range starts at the moment of acceptance.
 counted AS (
