@@ -27,7 +27,10 @@ class AstegniError(Exception):
 
     @property
     def request_id(self) -> int | None:
-        value = self.detail.get("request_id")
+        return self._id("request_id")
+
+    def _id(self, key: str) -> int | None:
+        value = self.detail.get(key)
         return int(value) if value is not None else None
 
 
@@ -86,8 +89,7 @@ class ScheduleConflict(AstegniError):
 
     @property
     def clash_session_id(self) -> int | None:
-        value = self.detail.get("clash_session_id")
-        return int(value) if value is not None else None
+        return self._id("clash_session_id")
 
 
 class SettingsLocked(AstegniError):
