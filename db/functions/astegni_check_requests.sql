@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.astegni_check_requests(p_ids integer[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan  -- planning its two queries cost more than running them
 AS $$
 DECLARE
     v_id integer;
