@@ -4,6 +4,7 @@ else an embedded PostgreSQL. Migrated once into a template database; each test g
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -40,10 +41,12 @@ def server_url() -> Iterator[str]:
         with PostgresContainer("postgres:16-alpine", driver=None) as container:
             yield container.get_connection_url()
     else:
-        data_dir = Path(tempfile.mkdtemp(prefix="astg-", dir=tempfile.gettempdir())) / "pg"
-        server, url = start_embedded(data_dir, keep=False)
+        # Short and under the temp directory: the server's socket lives in it (~100 characters).
+        parent = Path(tempfile.mkdtemp(prefix="astg-", dir=tempfile.gettempdir()))
+        server, url = start_embedded(parent / "pg", keep=False)
         yield url
         server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def admin(server_url: str) -> psycopg.Connection:
