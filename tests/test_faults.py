@@ -9,6 +9,7 @@ holds after it has written (it has a transaction id).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -206,6 +207,7 @@ def test_server_crash_in_the_middle_of_a_bulk_acceptance(count: int) -> None:
             assert _assert_all_or_nothing(conn, count) == {"accepted": count}
     finally:
         server.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
     record("faults_server_crashed", 1)
     record("fault_requests_in_flight", count)
 
