@@ -204,6 +204,16 @@ def _specific(dates: list[dt.date], start: dt.time, end: dt.time, zone: ZoneInfo
     return Plan(tuple(sessions), tuple(skipped))
 
 
+def _recur(occ: Occurrence, now: dt.datetime, sessions: list[Occurrence], skipped: list[Skip]) -> None:
+    """A recurring occurrence: made if it starts after now and has a time, recorded as a DST gap if
+    it starts after now without one; before now it is outside the range and not recorded."""
+    if occ.starts_at > now:
+        if occ.has_time:
+            sessions.append(occ)
+        else:
+            skipped.append(Skip(occ, "dst_gap"))
+
+
 def _horizon(weekdays: set[int], start: dt.time, end: dt.time, zone: ZoneInfo, now: dt.datetime,
              today: dt.date, weeks: int, limit: int) -> Plan:
     """The next weeks * weekdays occurrences that have a time, after now; the gaps passed over on
@@ -216,12 +226,7 @@ def _horizon(weekdays: set[int], start: dt.time, end: dt.time, zone: ZoneInfo, n
     day = today - dt.timedelta(days=2)  # a DST change can move a late time of a recent day past now
     while len(sessions) < wanted:
         if day.weekday() in weekdays:
-            occ = occurrence(day, start, end, zone)
-            if occ.starts_at > now:
-                if occ.has_time:
-                    sessions.append(occ)
-                else:
-                    skipped.append(Skip(occ, "dst_gap"))
+            _recur(occurrence(day, start, end, zone), now, sessions, skipped)
         day += dt.timedelta(days=1)
     return Plan(tuple(sessions), tuple(skipped))
 
@@ -239,12 +244,7 @@ def _window(months: list[tuple[int, int]], weekdays: set[int], start: dt.time, e
         day = dt.date(year, month, 1)
         while day.month == month:
             if day.weekday() in weekdays and day >= earliest:
-                occ = occurrence(day, start, end, zone)
-                if occ.starts_at > now:
-                    if occ.has_time:
-                        sessions.append(occ)
-                    else:
-                        skipped.append(Skip(occ, "dst_gap"))
+                _recur(occurrence(day, start, end, zone), now, sessions, skipped)
             if day == dt.date.max:
                 break
             day += dt.timedelta(days=1)
