@@ -1,7 +1,7 @@
 """Running the migrations, and the SQL files they install: db/functions/ (the current truth) and each
 revision's frozen copy."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from alembic import command, op
@@ -26,11 +26,16 @@ def execute_sql_files(execute: Callable[[str], object], files: list[Path]) -> No
         execute(path.read_text())
 
 
-def install_frozen(revision: str, *, triggers: bool) -> None:
-    """Inside a migration: installs the frozen SQL of `revision` (functions or triggers)."""
+def install_frozen(revision: str, *, triggers: bool, only: Collection[str] | None = None) -> None:
+    """Inside a migration: installs the frozen SQL of `revision` (functions or triggers), or only the
+    files named in `only` (a downgrade restoring what the next revision replaced)."""
     driver = op.get_bind().connection.driver_connection
     assert driver is not None
-    execute_sql_files(driver.execute, sql_files(FROZEN_DIR / revision, triggers=triggers))
+    files = sql_files(FROZEN_DIR / revision, triggers=triggers)
+    if only is not None:
+        files = [path for path in files if path.name in only]
+        assert len(files) == len(only), f"{revision} has no frozen copy of some of {sorted(only)}"
+    execute_sql_files(driver.execute, files)
 
 
 def alembic_config(url: str) -> Config:

@@ -1,5 +1,5 @@
--- The schema at head, readable in one place: tables, constraints and indexes (the functions and
--- triggers are in db/functions/). The migrations are the way to get there; tests/test_schema.py checks
+-- The schema at head, readable in one place: tables, constraints, indexes and types (the functions
+-- and triggers are in db/functions/). The migrations are the way to get there; tests/test_schema.py checks
 -- that they make exactly this.
 
 CREATE EXTENSION IF NOT EXISTS btree_gist;
@@ -139,3 +139,9 @@ CREATE TABLE skipped_occurrences (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX skipped_occurrences_request_id_idx ON skipped_occurrences (request_id);
+
+-- The part of a request that decides its occurrences: acceptance expands each distinct one once.
+CREATE TYPE astegni_schedule AS (
+    schedule_type text, days jsonb, specific_dates jsonb, months jsonb, year_range jsonb,
+    start_time time, end_time time
+);

@@ -3,6 +3,7 @@ match the migrations; an existing database is upgraded in place or stopped with 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import psycopg
@@ -31,8 +32,10 @@ def project_objects(conn: psycopg.Connection) -> dict[str, str]:
 
 
 def tables(conn: psycopg.Connection) -> set[str]:
-    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
-    return {name for (name,) in rows}
+    """Tables and composite types."""
+    rows = conn.execute("""SELECT relname FROM pg_class
+                           WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'c')""")
+    return {name for (name,) in rows.fetchall()}
 
 
 def test_single_head():
@@ -56,6 +59,19 @@ def test_up_down_to_zero_up_again(empty_db_url):
     migrate(empty_db_url, "head")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert (project_objects(conn), tables(conn)) == at_head
+
+
+def test_each_downgrade_restores_the_revision_before(empty_db_url):
+    script = ScriptDirectory.from_config(alembic_config("unused"))
+    revisions = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    for before, revision in itertools.pairwise(revisions):
+        migrate(empty_db_url, before)
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            expected = project_objects(conn), tables(conn)
+        migrate(empty_db_url, revision)
+        downgrade(empty_db_url, before)
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            assert (project_objects(conn), tables(conn)) == expected, f"downgrade of {revision}"
 
 
 def test_head_installs_exactly_db_functions(db_url):

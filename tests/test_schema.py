@@ -1,4 +1,4 @@
-"""db/schema.sql is the schema the migrations make: same columns, constraints and indexes."""
+"""db/schema.sql is the schema the migrations make: same columns, constraints, indexes and types."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import psycopg
 from tests.support import ROOT
 
 CATALOG = """
-SELECT 'column', c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+SELECT CASE c.relkind WHEN 'c' THEN 'type attribute' ELSE 'column' END,
+       c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
        || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
 FROM pg_attribute AS a
-JOIN pg_class AS c ON c.oid = a.attrelid AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+JOIN pg_class AS c
+  ON c.oid = a.attrelid AND c.relkind IN ('r', 'c') AND c.relnamespace = 'public'::regnamespace
 LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname <> 'alembic_version'
 UNION ALL

@@ -19,7 +19,8 @@ BEGIN
     SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
 
     WITH req AS (
-        SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, t.timezone,
+        SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, r.conflict_policy, t.timezone,
+               public.astegni_schedule_of(r) AS schedule,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id,
                coalesce(r.counter_offer_price, p.hourly_rate) AS agreed_price,
@@ -50,22 +51,40 @@ BEGIN
             updated_at = now()
         RETURNING c.id, c.tutor_id, c.package_id
     ),
-    plan AS (
-        SELECT req.id AS request_id, req.tutor_id, course.id AS course_id, p.*
+    -- Each request with its course and the number of its shape: requests with the same schedule in the
+    -- same zone have the same occurrences. Fenced (MATERIALIZED) so that the joins below stay hash
+    -- joins: the generic plan guesses 10 requests.
+    booked AS MATERIALIZED (
+        SELECT req.*, course.id AS course_id,
+               dense_rank() OVER (ORDER BY req.schedule, req.timezone) AS shape_id
         FROM req
         JOIN course ON course.tutor_id = req.tutor_id
                    AND coalesce(course.package_id, 0) = coalesce(req.package_id, 0)
-        CROSS JOIN LATERAL public.astegni_plan(req.request, course.id, req.timezone, now(),
-                                               v_weeks, v_limit, p_check_clashes) AS p
+    ),
+    -- Each shape expanded once (MATERIALIZED, or the planner would expand it again for every request).
+    occurrence AS MATERIALIZED (
+        SELECT shape.shape_id, o.*
+        FROM (SELECT DISTINCT ON (b.shape_id) b.shape_id, b.schedule, b.timezone FROM booked AS b) AS shape
+        CROSS JOIN LATERAL public.astegni_occurrences(shape.schedule, shape.timezone, now(), v_weeks,
+                                                      v_limit) AS o
+    ),
+    plan AS (
+        SELECT b.id AS request_id, b.tutor_id, b.course_id, o.session_date, (b.request).start_time,
+               (b.request).end_time, o.starts_at, o.ends_at, o.duration,
+               CASE WHEN btrim(b.message) <> '' THEN jsonb_build_array(b.message) ELSE '[]' END AS topics,
+               j.outcome, j.reason, j.clash_session_id
+        FROM booked AS b
+        JOIN occurrence AS o ON o.shape_id = b.shape_id
+        CROSS JOIN LATERAL public.astegni_occurrence_outcome(
+            o.starts_at, o.ends_at, o.skip_reason, b.tutor_id, b.course_id, b.conflict_policy,
+            p_check_clashes) AS j
     ),
     made AS (
         INSERT INTO public.sessions (enrolled_courses_id, tutor_id, request_id, session_date,
                                      start_time, end_time, duration, topics, starts_at, ends_at)
-        SELECT plan.course_id, plan.tutor_id, plan.request_id, plan.session_date,
-               (req.request).start_time, (req.request).end_time, plan.duration,
-               CASE WHEN btrim(req.message) <> '' THEN jsonb_build_array(req.message) ELSE '[]' END,
-               plan.starts_at, plan.ends_at
-        FROM plan JOIN req ON req.id = plan.request_id
+        SELECT plan.course_id, plan.tutor_id, plan.request_id, plan.session_date, plan.start_time,
+               plan.end_time, plan.duration, plan.topics, plan.starts_at, plan.ends_at
+        FROM plan
         WHERE plan.outcome = 'create'
     ),
     skipped AS (

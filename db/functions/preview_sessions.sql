@@ -37,7 +37,10 @@ BEGIN
     -- One expansion: the plan is kept and counted for the limit before a row is returned.
     RETURN QUERY
     WITH p AS MATERIALIZED (
-        SELECT * FROM public.astegni_plan(r, v_course_id, v_zone, now(), v_weeks, v_limit, true)
+        SELECT o.session_date, o.starts_at, o.ends_at, o.duration, j.outcome, j.reason, j.clash_session_id
+        FROM public.astegni_occurrences(public.astegni_schedule_of(r), v_zone, now(), v_weeks, v_limit) AS o
+        CROSS JOIN LATERAL public.astegni_occurrence_outcome(
+            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, true) AS j
     ),
     allowed AS MATERIALIZED (
         SELECT public.astegni_refuse_outcome(r, count(*)::integer, v_limit, v_zone, NULL, NULL) AS ok

@@ -1,0 +1,36 @@
+-- Accepts one pending request and reports what the rule made, in one round trip (the Python layer's
+-- astegni.accept). The caller owns the transaction.
+-- Raises AS001, AS002 (astegni_lock_request) and everything acceptance raises (AS003..AS007).
+CREATE OR REPLACE FUNCTION public.astegni_accept(p_request_id integer, p_tutor_id integer DEFAULT NULL)
+RETURNS TABLE (request_id integer, status text, responded_at timestamptz, agreed_price numeric,
+               sessions_created integer, enrolled_course_id integer, skipped jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+SET jit = off
+-- Plans kept between calls: planning the read-back on every accept cost more than running it.
+SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    r public.requested_sessions;
+BEGIN
+    PERFORM public.astegni_lock_request(p_request_id, p_tutor_id, 'accepted');
+    UPDATE public.requested_sessions AS q SET status = 'accepted' WHERE q.id = p_request_id
+    RETURNING q.* INTO r;
+    RETURN QUERY
+    SELECT r.id, r.status, r.responded_at, e.agreed_price,
+           (SELECT count(*)::integer FROM public.sessions AS s WHERE s.request_id = r.id),
+           c.id,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'session_date', k.session_date, 'starts_at', k.starts_at, 'ends_at', k.ends_at,
+                       'reason', k.reason, 'clash_session_id', k.clash_session_id)
+                   ORDER BY k.session_date), '[]')
+            FROM public.skipped_occurrences AS k WHERE k.request_id = r.id)
+    FROM public.enrolled_courses AS c
+    LEFT JOIN public.enrolled_students AS e
+           ON e.tutor_id = r.tutor_id
+          AND e.student_id = public.astegni_request_student(r.requested_to_id, r.requester_type,
+                                                            r.requester_id)
+    WHERE c.tutor_id = r.tutor_id AND c.package_id IS NOT DISTINCT FROM r.package_id;
+END
+$$;

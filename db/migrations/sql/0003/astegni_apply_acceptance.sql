@@ -1,0 +1,120 @@
+-- Enrols the students of accepted requests and creates their sessions in one set-based statement:
+-- enrolled_students and enrolled_courses upserted, sessions and skipped_occurrences inserted, refusals
+-- raised, one pg_notify('astegni_sessions') per request. Called by astegni_accept_requests, once for the
+-- whole statement (p_check_clashes false: the exclusion constraint guards) or once per request in id
+-- order when a clash has to be resolved (p_check_clashes true).
+-- Raises AS006 and AS007 through astegni_refuse_outcome.
+CREATE OR REPLACE FUNCTION public.astegni_apply_acceptance(p_ids integer[], p_check_clashes boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+-- One generic plan for the one big statement: re-planning it for each accept cost more than running it.
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_weeks integer;
+    v_limit integer;
+    v_requests integer;
+BEGIN
+    SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
+
+    WITH req AS (
+        SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, r.conflict_policy, t.timezone,
+               public.astegni_schedule_of(r) AS schedule,
+               public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
+                   AS student_id,
+               coalesce(r.counter_offer_price, p.hourly_rate) AS agreed_price,
+               coalesce(p.course_ids, '{}') AS course_ids
+        FROM public.requested_sessions AS r
+        JOIN public.tutor_profiles AS t ON t.id = r.tutor_id
+        LEFT JOIN public.tutor_packages AS p ON p.id = r.package_id
+        WHERE r.id = ANY (p_ids)
+    ),
+    enrolment AS (
+        -- One row per (tutor, student): the request with the highest id sets package and price.
+        INSERT INTO public.enrolled_students AS e (tutor_id, student_id, package_id, agreed_price)
+        SELECT DISTINCT ON (req.tutor_id, req.student_id)
+               req.tutor_id, req.student_id, req.package_id, req.agreed_price
+        FROM req
+        ORDER BY req.tutor_id, req.student_id, req.id DESC
+        ON CONFLICT (tutor_id, student_id) DO UPDATE
+        SET package_id = excluded.package_id, agreed_price = excluded.agreed_price, updated_at = now()
+    ),
+    course AS (
+        INSERT INTO public.enrolled_courses AS c (tutor_id, package_id, students_id, course_id)
+        SELECT req.tutor_id, req.package_id, array_agg(DISTINCT req.student_id), min(req.course_ids)
+        FROM req
+        GROUP BY req.tutor_id, req.package_id
+        ON CONFLICT ON CONSTRAINT enrolled_courses_tutor_package_key DO UPDATE
+        SET students_id = c.students_id || ARRAY(
+                SELECT s FROM unnest(excluded.students_id) AS s WHERE s <> ALL (c.students_id)),
+            updated_at = now()
+        RETURNING c.id, c.tutor_id, c.package_id
+    ),
+    -- Each request with its course and the number of its shape: requests with the same schedule in the
+    -- same zone have the same occurrences. Fenced (MATERIALIZED) so that the joins below stay hash
+    -- joins: the generic plan guesses 10 requests.
+    booked AS MATERIALIZED (
+        SELECT req.*, course.id AS course_id,
+               dense_rank() OVER (ORDER BY req.schedule, req.timezone) AS shape_id
+        FROM req
+        JOIN course ON course.tutor_id = req.tutor_id
+                   AND coalesce(course.package_id, 0) = coalesce(req.package_id, 0)
+    ),
+    -- Each shape expanded once (MATERIALIZED, or the planner would expand it again for every request).
+    occurrence AS MATERIALIZED (
+        SELECT shape.shape_id, o.*
+        FROM (SELECT DISTINCT ON (b.shape_id) b.shape_id, b.schedule, b.timezone FROM booked AS b) AS shape
+        CROSS JOIN LATERAL public.astegni_occurrences(shape.schedule, shape.timezone, now(), v_weeks,
+                                                      v_limit) AS o
+    ),
+    plan AS (
+        SELECT b.id AS request_id, b.tutor_id, b.course_id, o.session_date, (b.request).start_time,
+               (b.request).end_time, o.starts_at, o.ends_at, o.duration,
+               CASE WHEN btrim(b.message) <> '' THEN jsonb_build_array(b.message) ELSE '[]' END AS topics,
+               j.outcome, j.reason, j.clash_session_id
+        FROM booked AS b
+        JOIN occurrence AS o ON o.shape_id = b.shape_id
+        CROSS JOIN LATERAL public.astegni_occurrence_outcome(
+            o.starts_at, o.ends_at, o.skip_reason, b.tutor_id, b.course_id, b.conflict_policy,
+            p_check_clashes) AS j
+    ),
+    made AS (
+        INSERT INTO public.sessions (enrolled_courses_id, tutor_id, request_id, session_date,
+                                     start_time, end_time, duration, topics, starts_at, ends_at)
+        SELECT plan.course_id, plan.tutor_id, plan.request_id, plan.session_date, plan.start_time,
+               plan.end_time, plan.duration, plan.topics, plan.starts_at, plan.ends_at
+        FROM plan
+        WHERE plan.outcome = 'create'
+    ),
+    skipped AS (
+        INSERT INTO public.skipped_occurrences (request_id, session_date, starts_at, ends_at, reason,
+                                                clash_session_id)
+        SELECT plan.request_id, plan.session_date, plan.starts_at, plan.ends_at, plan.reason,
+               plan.clash_session_id
+        FROM plan
+        WHERE plan.outcome = 'skip'
+    ),
+    outcome AS (
+        SELECT plan.request_id,
+               count(*) FILTER (WHERE plan.outcome = 'create') AS created,
+               count(*) FILTER (WHERE plan.reason IS NULL OR plan.reason = 'conflict') AS wanted,
+               min(plan.starts_at) FILTER (WHERE plan.outcome = 'create') AS first_starts_at,
+               max(plan.starts_at) FILTER (WHERE plan.outcome = 'create') AS last_starts_at,
+               min(plan.session_date) FILTER (WHERE plan.outcome = 'refuse') AS clash_date,
+               (array_agg(plan.clash_session_id ORDER BY plan.session_date)
+                    FILTER (WHERE plan.outcome = 'refuse'))[1] AS clash_session_id
+        FROM plan
+        GROUP BY plan.request_id
+    )
+    SELECT count(*) INTO v_requests
+    FROM req
+    LEFT JOIN outcome AS o ON o.request_id = req.id
+    CROSS JOIN LATERAL public.astegni_notify('accepted', req.id, req.tutor_id, req.student_id, o.created,
+                                              o.first_starts_at, o.last_starts_at) AS notified
+    WHERE CASE WHEN o.wanted > v_limit OR o.clash_session_id IS NOT NULL
+               THEN public.astegni_refuse_outcome(req.request, o.wanted::int, v_limit, req.timezone,
+                                                  o.clash_date, o.clash_session_id)
+               ELSE true END;
+END
+$$;
