@@ -1,6 +1,6 @@
 -- Accepts one pending request and reports what the rule made, in one round trip (the Python layer's
 -- astegni.accept). The caller owns the transaction.
--- Raises AS001, AS002 (astegni_lock_request) and everything acceptance raises (AS003..AS007).
+-- Raises AS001, AS002 (astegni_refuse_response) and everything acceptance raises (AS003..AS007).
 CREATE OR REPLACE FUNCTION public.astegni_accept(p_request_id integer, p_tutor_id integer DEFAULT NULL)
 RETURNS TABLE (request_id integer, status text, responded_at timestamptz, agreed_price numeric,
                sessions_created integer, enrolled_course_id integer, skipped jsonb)
@@ -14,9 +14,12 @@ AS $$
 DECLARE
     r public.requested_sessions;
 BEGIN
-    PERFORM public.astegni_lock_request(p_request_id, p_tutor_id, 'accepted');
-    UPDATE public.requested_sessions AS q SET status = 'accepted' WHERE q.id = p_request_id
+    UPDATE public.requested_sessions AS q SET status = 'accepted'
+    WHERE q.id = p_request_id AND (p_tutor_id IS NULL OR q.tutor_id = p_tutor_id) AND q.status <> 'accepted'
     RETURNING q.* INTO r;
+    IF NOT FOUND THEN
+        PERFORM public.astegni_refuse_response(p_request_id, p_tutor_id, 'accepted');
+    END IF;
     RETURN QUERY
     SELECT r.id, r.status, r.responded_at, e.agreed_price,
            (SELECT count(*)::integer FROM public.sessions AS s WHERE s.request_id = r.id),
