@@ -7,8 +7,6 @@ RETURNS TABLE (request_id integer, status text, responded_at timestamptz, agreed
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 SET jit = off
--- Plans kept between calls: planning the read-back on every accept cost more than running it.
-SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
