@@ -19,19 +19,18 @@ BEGIN
         PERFORM public.astegni_refuse_response(p_request_id, p_tutor_id, 'accepted');
     END IF;
     RETURN QUERY
-    SELECT r.id, r.status, r.responded_at, e.agreed_price,
+    SELECT r.id, r.status, r.responded_at,
+           (SELECT e.agreed_price FROM public.enrolled_students AS e
+            WHERE e.tutor_id = r.tutor_id
+              AND e.student_id = public.astegni_request_student(r.requested_to_id, r.requester_type,
+                                                                r.requester_id)),
            (SELECT count(*)::integer FROM public.sessions AS s WHERE s.request_id = r.id),
-           c.id,
+           (SELECT c.id FROM public.enrolled_courses AS c
+            WHERE c.tutor_id = r.tutor_id AND c.package_id IS NOT DISTINCT FROM r.package_id),
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'session_date', k.session_date, 'starts_at', k.starts_at, 'ends_at', k.ends_at,
                        'reason', k.reason, 'clash_session_id', k.clash_session_id)
                    ORDER BY k.session_date), '[]')
-            FROM public.skipped_occurrences AS k WHERE k.request_id = r.id)
-    FROM public.enrolled_courses AS c
-    LEFT JOIN public.enrolled_students AS e
-           ON e.tutor_id = r.tutor_id
-          AND e.student_id = public.astegni_request_student(r.requested_to_id, r.requester_type,
-                                                            r.requester_id)
-    WHERE c.tutor_id = r.tutor_id AND c.package_id IS NOT DISTINCT FROM r.package_id;
+            FROM public.skipped_occurrences AS k WHERE k.request_id = r.id);
 END
 $$;

@@ -4,7 +4,8 @@ The expansion reads a schedule (the new composite type astegni_schedule) instead
 so that requests with the same schedule in the same zone share it; astegni_plan gives way to
 astegni_occurrences joined with astegni_occurrence_outcome. astegni_accept, astegni_reject and
 astegni_cancel update the request without locking it first (astegni_lock_request): only when no row
-changes does astegni_refuse_response say why.
+changes does astegni_refuse_response say why. preview_sessions looks clashes up occurrence by
+occurrence only when the tutor has a session somewhere in the window.
 Installs the frozen SQL of this revision (db/migrations/sql/0003/); the downgrade re-installs
 revision 0002's copies of what it replaced.
 

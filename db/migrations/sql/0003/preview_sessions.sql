@@ -36,11 +36,25 @@ BEGIN
 
     -- One expansion: the plan is kept and counted for the limit before a row is returned.
     RETURN QUERY
-    WITH p AS MATERIALIZED (
+    WITH o AS MATERIALIZED (
+        SELECT *
+        FROM public.astegni_occurrences(public.astegni_schedule_of(r), v_zone, now(), v_weeks, v_limit)
+    ),
+    -- One range probe first: a tutor with nothing booked across the whole window needs no clash lookup
+    -- per occurrence.
+    busy AS MATERIALIZED (
+        SELECT EXISTS (
+            SELECT FROM public.sessions AS s,
+                        (SELECT min(o.starts_at) AS first, max(o.ends_at) AS last FROM o) AS w
+            WHERE s.tutor_id = r.tutor_id
+              AND tstzrange(s.starts_at, s.ends_at) && tstzrange(w.first, w.last)
+              AND s.status IS DISTINCT FROM 'cancelled') AS any
+    ),
+    p AS MATERIALIZED (
         SELECT o.session_date, o.starts_at, o.ends_at, o.duration, j.outcome, j.reason, j.clash_session_id
-        FROM public.astegni_occurrences(public.astegni_schedule_of(r), v_zone, now(), v_weeks, v_limit) AS o
+        FROM o, busy
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
-            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, true) AS j
+            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, busy.any) AS j
     ),
     allowed AS MATERIALIZED (
         SELECT public.astegni_refuse_outcome(r, count(*)::integer, v_limit, v_zone, NULL, NULL) AS ok
