@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks import figures, report
 from benchmarks.server import ROOT, machine, server
 
-FULL = figures.Sizes(requests=10_000, rows=10_000, growth_rows=2_000_000, accepts=30,
+FULL = figures.Sizes(requests=10_000, rows=10_000, growth_rows=2_000_000, accepts=100,
                      concurrent=160, rounds=3)
 QUICK = figures.Sizes(requests=300, rows=1_000, growth_rows=50_000, accepts=10, concurrent=30,
                       rounds=2)

@@ -25,10 +25,18 @@ BEGIN
             'A parent''s request must name the child (requested_to_id); a student''s request needs the student''s profile.');
     END IF;
 
-    SELECT r.id, p.field, p.value, p.problem INTO v_id, v_field, v_value, v_problem
-    FROM public.requested_sessions AS r
-    CROSS JOIN LATERAL public.astegni_schedule_problem(r) AS p
-    WHERE r.id = ANY (p_ids)
+    -- Each distinct schedule judged once (a bulk repeats them; MATERIALIZED, or the planner would judge
+    -- it again for every request), then the lowest request with a bad one.
+    WITH problem AS MATERIALIZED (
+        SELECT shape.schedule, p.*
+        FROM (SELECT DISTINCT public.astegni_schedule_of(q) AS schedule
+              FROM public.requested_sessions AS q WHERE q.id = ANY (p_ids)) AS shape
+        CROSS JOIN LATERAL public.astegni_schedule_problem(shape.schedule) AS p
+    )
+    SELECT r.id, problem.field, problem.value, problem.problem INTO v_id, v_field, v_value, v_problem
+    FROM problem
+    JOIN public.requested_sessions AS r
+      ON r.id = ANY (p_ids) AND public.astegni_schedule_of(r) = problem.schedule
     ORDER BY r.id LIMIT 1;
     IF FOUND THEN
         PERFORM public.astegni_raise('AS005',
