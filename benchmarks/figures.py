@@ -159,6 +159,7 @@ def single(server: Server, sizes: Sizes) -> list[Figure]:
         workload.courses_for_all(floor)
         rule.execute(WARM)
         floor.execute(WARM)
+        server.checkpoint()
         times: dict[str, list[float]] = {"rule": [], "floor": []}
         for request in range(1, sizes.accepts + 1):
             sides: list[tuple[str, Callable[[], object]]] = [
