@@ -15,19 +15,22 @@ WITH base AS (
 ),
 weekdays AS (
     SELECT DISTINCT public.astegni_weekday(d.item #>> '{}') AS dow
-    FROM base, jsonb_array_elements(CASE WHEN base.kind = 'recurring' THEN p_schedule.days END) AS d (item)
+    FROM base,
+         jsonb_array_elements(CASE WHEN base.kind = 'recurring' THEN p_schedule.days END) AS d (item)
 ),
 months AS (
     SELECT DISTINCT public.astegni_month(m.item #>> '{}') AS month
     FROM base, jsonb_array_elements(
-        CASE WHEN base.kind = 'recurring' AND jsonb_typeof(p_schedule.months) = 'array' THEN p_schedule.months END) AS m (item)
+        CASE WHEN base.kind = 'recurring' AND jsonb_typeof(p_schedule.months) = 'array'
+             THEN p_schedule.months END) AS m (item)
 ),
 years AS (
     SELECT min(public.astegni_parse_year(y.item)) AS first, max(public.astegni_parse_year(y.item)) AS last
     FROM base, jsonb_array_elements(CASE
         WHEN base.kind <> 'recurring' THEN NULL
         WHEN jsonb_typeof(p_schedule.year_range) = 'array' THEN p_schedule.year_range
-        WHEN jsonb_typeof(p_schedule.year_range) IN ('number', 'string') THEN jsonb_build_array(p_schedule.year_range)
+        WHEN jsonb_typeof(p_schedule.year_range) IN ('number', 'string')
+        THEN jsonb_build_array(p_schedule.year_range)
     END) AS y (item)
 ),
 -- The recurring range: a month/year window when one is set, else the weeks horizon (with room for
@@ -56,7 +59,8 @@ span AS (
 candidates (day) AS (
     SELECT DISTINCT public.astegni_parse_date(d.item #>> '{}')
     FROM base, jsonb_array_elements(
-        CASE WHEN base.kind IN ('specific_dates', 'specific') THEN p_schedule.specific_dates END) AS d (item)
+        CASE WHEN base.kind IN ('specific_dates', 'specific') THEN p_schedule.specific_dates END)
+        AS d (item)
     UNION ALL
     SELECT c.day
     FROM span, weekdays,

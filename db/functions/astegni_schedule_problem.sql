@@ -20,7 +20,8 @@ problems (rank, field, value, problem) AS (
     FROM kind WHERE k IS NULL
     UNION ALL SELECT 2, 'start_time', NULL, 'is missing' WHERE p_schedule.start_time IS NULL
     UNION ALL SELECT 3, 'end_time', NULL, 'is missing' WHERE p_schedule.end_time IS NULL
-    UNION ALL SELECT 4, 'end_time', p_schedule.end_time::text, 'equals start_time' WHERE p_schedule.end_time = p_schedule.start_time
+    UNION ALL SELECT 4, 'end_time', p_schedule.end_time::text, 'equals start_time'
+              WHERE p_schedule.end_time = p_schedule.start_time
     UNION ALL
     SELECT l.rank, l.field, left(l.list::text, 200),
            CASE WHEN jsonb_typeof(l.list) <> 'array' THEN 'must be a JSON list' ELSE 'is empty' END
@@ -51,7 +52,8 @@ problems (rank, field, value, problem) AS (
         WHEN 'array' THEN jsonb_array_length(p_schedule.year_range) > 2
             OR EXISTS (SELECT FROM jsonb_array_elements(p_schedule.year_range) AS y (v)
                        WHERE public.astegni_parse_year(y.v) IS NULL)
-            OR public.astegni_parse_year(p_schedule.year_range -> 0) > public.astegni_parse_year(p_schedule.year_range -> 1)
+            OR public.astegni_parse_year(p_schedule.year_range -> 0)
+               > public.astegni_parse_year(p_schedule.year_range -> 1)
         WHEN 'number' THEN public.astegni_parse_year(p_schedule.year_range) IS NULL
         WHEN 'string' THEN public.astegni_parse_year(p_schedule.year_range) IS NULL
         WHEN 'null' THEN false
