@@ -19,7 +19,7 @@ BEGIN
     SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
 
     WITH req AS (
-        SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, r.conflict_policy, t.timezone,
+        SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, t.timezone,
                public.astegni_schedule_of(r) AS schedule,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id,
@@ -76,7 +76,7 @@ BEGIN
         FROM booked AS b
         JOIN occurrence AS o ON o.shape_id = b.shape_id
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
-            o.starts_at, o.ends_at, o.skip_reason, b.tutor_id, b.course_id, b.conflict_policy,
+            o.starts_at, o.ends_at, o.skip_reason, b.tutor_id, b.course_id, (b.request).conflict_policy,
             p_check_clashes) AS j
     ),
     made AS (
