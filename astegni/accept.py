@@ -37,6 +37,17 @@ class Skipped:
         )
 
 
+# Why an acceptance made fewer sessions than its request seems to ask for (acceptances.note).
+NOTES = {
+    "no_schedule": "the request has no schedule yet",
+    "no_dates": "the request names no dates yet",
+    "no_days": "the request names no weekdays yet",
+    "no_times": "the request has no start or end time yet",
+    "window_passed": "its month/year window has passed, so the next weeks were scheduled",
+    "none_ahead": "none of its occurrences is still ahead",
+}
+
+
 @dataclass(frozen=True)
 class Acceptance:
     request_id: int
@@ -44,14 +55,24 @@ class Acceptance:
     responded_at: dt.datetime
     agreed_price: Decimal | None
     sessions_created: int
+    students_enrolled: int
+    note: str | None  # a key of NOTES, or None when the schedule was made in full
     enrolled_course_id: int | None
     skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def explanation(self) -> str:
+        """What was made, and why not more, in a sentence."""
+        made = f"{self.sessions_created} session{'' if self.sessions_created == 1 else 's'}"
+        if self.students_enrolled > 1:
+            made += f" for {self.students_enrolled} students"
+        return f"{made}: {NOTES[self.note]}" if self.note else made
 
     def as_response(self) -> dict[str, Any]:
         """The JSON body the old accept endpoint answered with."""
         return {
             "success": True,
-            "message": f"Session request accepted: {self.sessions_created} sessions created",
+            "message": f"Session request accepted: {self.explanation}",
             "request_id": self.request_id,
             "status": self.status,
             "responded_at": self.responded_at.isoformat(),

@@ -8,6 +8,7 @@ exit code 1, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,8 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 import astegni
+from astegni import adopt, embedded, ical, migrations, notifications, queries
 from astegni import demo as demo_module
-from astegni import embedded, ical, migrations, notifications, queries
+from astegni.accept import NOTES
 from astegni.errors import AstegniError, NotConfigured
 
 # Piped output is not cut to 80 columns: tables of sessions need about 110.
@@ -114,13 +116,10 @@ def _connect(url: str, *, autocommit: bool = False, migrated: bool = True) -> ps
 
 
 def _revision(conn: psycopg.Connection[Any]) -> str | None:
-    row = conn.execute(queries.MIGRATED).fetchone()
-    if row is None or not row[0]:
-        return None
-    version = conn.execute(queries.REVISION).fetchone()
+    current = migrations.revision(conn)
     if not conn.autocommit:
-        conn.rollback()
-    return str(version[0]) if version else None
+        conn.rollback()  # the command's own transaction starts afresh (its now() included)
+    return current
 
 
 # ---- db ----------------------------------------------------------------------------------------
@@ -148,6 +147,82 @@ def db_downgrade(ctx: typer.Context, revision: str) -> None:
     _connect(url, migrated=False).close()
     migrations.downgrade(url, revision)
     _print_revision(url)
+
+
+@db_app.command("adopt")
+def db_adopt(
+    ctx: typer.Context,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Stamp the baseline (0001) and upgrade to head, in one transaction.")] = False,
+    sql_file: Annotated[Path | None, typer.Option(
+        "--sql", help="Also write the SQL that resolves the blocking rows here, for review.")] = None,
+) -> None:
+    """Checks a live Astegni database against this project, writing nothing (a dry run).
+
+    Lists how its tables differ from the baseline, the rows that would stop the upgrade with the SQL
+    that resolves each, and what accepting each pending request would do under the rule. Exit code 0
+    only when `astegni db adopt --apply` would succeed.
+
+    Example: astegni db adopt --sql resolve.sql   (review resolve.sql, psql -f it, run again, then --apply)
+    """
+    url = _url(ctx)
+    _connect(url, migrated=False).close()
+    if apply:
+        adopt.apply(url)
+        _print_revision(url)
+        return
+    report = adopt.inspect(url)
+    _show_adoption(url, report)
+    if sql_file is not None:
+        sql_file.write_text("".join(f"-- {b['problem']}: {json.dumps(b['facts'], default=str)}\n"
+                                    f"{b['resolution']}\n\n" for b in report.blockers))
+        errors.print(f"Wrote {len(report.blockers)} resolutions to {sql_file}", highlight=False)
+    if not report.ready:
+        raise typer.Exit(1)
+
+
+def _show_adoption(url: str, report: adopt.Report) -> None:
+    console.print(f"{_shown(url)}: revision {report.revision or 'none'}, head {migrations.head()}",
+                  highlight=False, soft_wrap=True)
+    if report.differences:
+        table = Table(title="Differences from the baseline (revision 0001)", title_justify="left")
+        for column in ("Table", "Column", "Baseline", "This database"):
+            table.add_column(column)
+        for d in report.differences:
+            table.add_row(d.table, d.column or "", d.baseline, d.live or "[red]missing[/]")
+        console.print(table)
+    else:
+        console.print("Tables: as the baseline has them.")
+    if report.blockers:
+        console.print(f"[bold]{len(report.blockers)} rows stop the upgrade;[/] the SQL below resolves each "
+                      "(review it; nothing has been run):")
+        for number, b in enumerate(report.blockers, start=1):
+            console.print(f"{number}. {b['problem']}: {json.dumps(b['facts'], default=str)}",
+                          highlight=False, soft_wrap=True)
+            console.print(b["resolution"], highlight=False, soft_wrap=True, markup=False)
+    if report.trials:
+        table = Table(title="Pending requests, each accepted alone under the rule (rolled back)",
+                      title_justify="left")
+        for column in ("Request", "Tutor", "Schedule", "Outcome"):
+            table.add_column(column)
+        for t in report.trials:
+            if t.refusal is not None:
+                code = t.refusal.sqlstate or t.refusal.detail.get("sqlstate") or ""
+                outcome = f"[red]refused {code}[/]: {t.refusal.message}"
+            else:
+                outcome = f"accepted: {t.sessions_created} sessions"
+                if t.students_enrolled != 1:
+                    outcome += f" for {t.students_enrolled} students"
+                if t.note:
+                    outcome += f" ({NOTES[t.note]})"
+            table.add_row(str(t.request_id), str(t.tutor_id), t.schedule, outcome)
+        console.print(table)
+    if report.failure:
+        console.print(f"[red]The upgrade would fail[/] {report.failure}", highlight=False, soft_wrap=True)
+    if report.ready:
+        console.print("[green]Ready:[/] astegni db adopt --apply stamps 0001 and upgrades to head.")
+    else:
+        console.print("[red]Not ready:[/] resolve what is listed above, then run astegni db adopt again.")
 
 
 @db_app.command("current")

@@ -93,8 +93,13 @@ def requests(today: dt.date) -> list[DemoRequest]:
             "schedule_type": "recurring", "message": "Mechanics",
             "days": ["tue", "THU"], "months": ["March", "April"], "year_range": [next_year],
             "start_time": dt.time(18), "end_time": dt.time(19)}),
-        DemoRequest("Lena", "Physics", "Yonas", "no schedule yet (schedule_type NULL)", {
-            "schedule_type": None, "message": "Trial lesson, time to be agreed"}),
+        DemoRequest("Lena", "Physics", "Yonas", "specific dates, none given yet", {
+            "schedule_type": "specific", "specific_dates": None,
+            "message": "Trial lesson, date to be agreed"}),
+        DemoRequest("Lena", "Physics", "Hana", f"' Wednesday' in {today.year - 1} (the form's stale year)", {
+            "schedule_type": "recurring", "message": "Optics",
+            "days": [" Wednesday"], "year_range": [today.year - 1],
+            "start_time": dt.time(17), "end_time": dt.time(18)}),
     ]
 
 
@@ -113,9 +118,14 @@ class Seeder:
         assert row is not None
         return int(row[0])
 
+    def _user(self, name: str) -> int:
+        return self._id("INSERT INTO users (first_name, email, password_hash)"
+                        " VALUES (%(n)s, %(e)s, '-') RETURNING id",
+                        {"n": name, "e": f"{name.lower()}@demo.astegni.test"})
+
     def people(self) -> None:
         for tutor in TUTORS:
-            user = self._id("INSERT INTO users DEFAULT VALUES RETURNING id", {})
+            user = self._user(tutor.name)
             self.tutors[tutor.name] = self._id(
                 "INSERT INTO tutor_profiles (user_id, timezone) VALUES (%(u)s, %(z)s) RETURNING id",
                 {"u": user, "z": tutor.timezone})
@@ -126,7 +136,7 @@ class Seeder:
                     " VALUES (%(t)s, %(n)s, %(r)s, %(c)s) RETURNING id",
                     {"t": self.tutors[tutor.name], "n": package, "r": rate, "c": [number]})
         for name in STUDENTS:
-            user = self._id("INSERT INTO users DEFAULT VALUES RETURNING id", {})
+            user = self._user(name)
             self._id("INSERT INTO student_profiles (user_id) VALUES (%(u)s) RETURNING id", {"u": user})
             self.students[name] = user
 
@@ -205,7 +215,7 @@ def _show(console: Console, seeder: Seeder, outcomes: list[Outcome]) -> None:
     for o in outcomes:
         r = o.request
         if o.acceptance is not None:
-            result = f"[green]accepted[/]: {o.acceptance.sessions_created} sessions"
+            result = f"[green]accepted[/]: {o.acceptance.explanation}"
         else:
             error = o.refusal
             assert error is not None

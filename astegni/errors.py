@@ -29,6 +29,16 @@ class AstegniError(Exception):
     def request_id(self) -> int | None:
         return self._id("request_id")
 
+    @property
+    def field(self) -> str | None:
+        """The column or schedule field at fault, when one is."""
+        return self.detail.get("field")
+
+    @property
+    def value(self) -> str | None:
+        """The bad value, as text."""
+        return self.detail.get("value")
+
     def _id(self, key: str) -> int | None:
         value = self.detail.get(key)
         return int(value) if value is not None else None
@@ -66,14 +76,6 @@ class InvalidSchedule(AstegniError):
     """A malformed schedule; `field` and `value` name what is wrong."""
 
     sqlstate = "AS005"
-
-    @property
-    def field(self) -> str | None:
-        return self.detail.get("field")
-
-    @property
-    def value(self) -> str | None:
-        return self.detail.get("value")
 
 
 class TooManySessions(InvalidSchedule):
@@ -116,6 +118,27 @@ class SessionDateTaken(AstegniError):
     sqlstate = "AS011"
 
 
+class InvalidPackage(AstegniError):
+    """The request's package is missing, does not exist, or is another tutor's (`value` names it)."""
+
+    sqlstate = "AS012"
+
+
+class UpgradeBlocked(AstegniError):
+    """Existing rows that a migration's new constraints would refuse; `blockers` lists each, with the
+    SQL that resolves it. The migration changed nothing."""
+
+    def __init__(self, revision: str, blockers: list[dict[str, Any]]):
+        listed = "\n".join(f"  {b['problem']}: {json.dumps(b['facts'], default=str)}" for b in blockers[:50])
+        more = f"\n  ... and {len(blockers) - 50} more" if len(blockers) > 50 else ""
+        super().__init__(
+            f"Migration {revision} stopped, nothing was changed: {len(blockers)} rows stand in its way:\n"
+            f"{listed}{more}",
+            detail={"revision": revision},
+            hint="`astegni db adopt` prints the SQL that resolves each; run the upgrade again after it")
+        self.blockers = blockers
+
+
 class RetryableConflict(AstegniError):
     """A deadlock or serialization failure: PostgreSQL says the transaction may be retried."""
 
@@ -124,7 +147,7 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
     cls.sqlstate: cls
     for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
                 TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
-                InconsistentSession, SessionDateTaken)
+                InconsistentSession, SessionDateTaken, InvalidPackage)
     if cls.sqlstate
 }
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})

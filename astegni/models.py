@@ -1,4 +1,7 @@
-"""SQLAlchemy 2 models of every table, as the migrations make them (a test runs `alembic check`).
+"""SQLAlchemy 2 models of the tables the rule touches, as the migrations make them (a test runs
+`alembic check`): the project's own tables in full, the app's tables with the columns the rule reads or
+writes, in the app's own types (naive timestamps, varchar statuses, json topics). The app's other
+columns are the app's business.
 
 The rule lives in the database: changing `RequestedSession.status` to "accepted" and flushing is an
 acceptance, whatever the client. Sessions and enrolments are read back, never computed here.
@@ -19,29 +22,31 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    String,
     Text,
     Time,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, TIMESTAMP, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
+NAIVE = TIMESTAMP(timezone=False)  # the app's columns: UTC wall-clock time when the rule writes them
+NOW = text("CURRENT_TIMESTAMP")
 
 
 class Base(DeclarativeBase):
     pass
 
 
-def stamped() -> Mapped[dt.datetime]:
-    return mapped_column(TIMESTAMPTZ, server_default=text("now()"))
+def app_stamped() -> Mapped[dt.datetime | None]:
+    return mapped_column(NAIVE, server_default=NOW)
 
 
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = stamped()
 
 
 class TutorProfile(Base):
@@ -49,28 +54,19 @@ class TutorProfile(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     timezone: Mapped[str] = mapped_column(Text, server_default=text("'Africa/Addis_Ababa'::text"))
-    created_at: Mapped[dt.datetime] = stamped()
 
 
 class StudentProfile(Base):
     __tablename__ = "student_profiles"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
-    created_at: Mapped[dt.datetime] = stamped()
-
-
-class ParentProfile(Base):
-    __tablename__ = "parent_profiles"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = stamped()
 
 
 class TutorPackage(Base):
     __tablename__ = "tutor_packages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tutor_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_profiles.id"))
-    name: Mapped[str] = mapped_column(Text)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String)
     hourly_rate: Mapped[Decimal | None] = mapped_column(Numeric(10, 2), server_default=text("0"))
     course_ids: Mapped[list[int] | None] = mapped_column(
         ARRAY(Integer), server_default=text("'{}'::integer[]"))
@@ -79,21 +75,22 @@ class TutorPackage(Base):
 class RequestedSession(Base):
     __tablename__ = "requested_sessions"
     __table_args__ = (
-        CheckConstraint("requester_type IN ('student', 'parent')",
-                        name="requested_sessions_requester_type_check"),
+        CheckConstraint("status IN ('pending', 'accepted', 'rejected', 'cancelled')",
+                        name="session_requests_status_check"),
         CheckConstraint("conflict_policy IN ('fail', 'skip')",
                         name="requested_sessions_conflict_policy_check"),
         Index("requested_sessions_tutor_package_idx", "tutor_id", "package_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id"))
-    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    requester_type: Mapped[str | None] = mapped_column(Text)
-    package_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_packages.id"))
-    requested_to_id: Mapped[int | None] = mapped_column(ForeignKey("student_profiles.id"))
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id", ondelete="CASCADE"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    requester_type: Mapped[str] = mapped_column(String(20))
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_packages.id", ondelete="SET NULL"))
+    requested_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("student_profiles.id", ondelete="SET NULL"))
     message: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'::text"))
-    schedule_type: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(20), server_default=text("'pending'"))
+    schedule_type: Mapped[str | None] = mapped_column(String(50))
     days: Mapped[Any | None] = mapped_column(JSONB)
     specific_dates: Mapped[Any | None] = mapped_column(JSONB)
     months: Mapped[Any | None] = mapped_column(JSONB)
@@ -101,10 +98,11 @@ class RequestedSession(Base):
     start_time: Mapped[dt.time | None] = mapped_column(Time)
     end_time: Mapped[dt.time | None] = mapped_column(Time)
     counter_offer_price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
-    created_at: Mapped[dt.datetime] = stamped()
-    updated_at: Mapped[dt.datetime] = stamped()
-    responded_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
-    rejected_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
+    num_students: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[dt.datetime | None] = app_stamped()
+    updated_at: Mapped[dt.datetime | None] = app_stamped()
+    responded_at: Mapped[dt.datetime | None] = mapped_column(NAIVE)
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(NAIVE)
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     conflict_policy: Mapped[str] = mapped_column(Text, server_default=text("'fail'::text"))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
@@ -114,6 +112,22 @@ class RequestedSession(Base):
         back_populates="request", order_by="Session.starts_at", viewonly=True)
     skipped: Mapped[list[SkippedOccurrence]] = relationship(
         order_by="SkippedOccurrence.session_date", viewonly=True)
+    acceptance: Mapped[Acceptance | None] = relationship(viewonly=True)
+    roster: Mapped[list[RequestedSessionStudent]] = relationship(viewonly=True)
+
+
+class RequestedSessionStudent(Base):
+    """The students of a shared booking (the app's roster); acceptance enrols each."""
+
+    __tablename__ = "requested_session_students"
+    __table_args__ = (Index("idx_rss_session", "requested_session_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_session_id: Mapped[int] = mapped_column(
+        ForeignKey("requested_sessions.id", ondelete="CASCADE"))
+    student_profile_id: Mapped[int] = mapped_column(Integer)
+    is_related: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    is_primary: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[dt.datetime | None] = app_stamped()
 
 
 class EnrolledStudent(Base):
@@ -122,13 +136,14 @@ class EnrolledStudent(Base):
         UniqueConstraint("tutor_id", "student_id", name="enrolled_students_tutor_student_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tutor_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_profiles.id"))
-    student_id: Mapped[int | None] = mapped_column(ForeignKey("student_profiles.id"))
-    package_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_packages.id"))
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student_profiles.id", ondelete="CASCADE"))
+    package_id: Mapped[int] = mapped_column(ForeignKey("tutor_packages.id", ondelete="SET NULL"))
     agreed_price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
-    status: Mapped[str | None] = mapped_column(Text, server_default=text("'active'::text"))
-    enrolled_at: Mapped[dt.datetime] = stamped()
-    updated_at: Mapped[dt.datetime] = stamped()
+    status: Mapped[str | None] = mapped_column(String(20), server_default=text("'active'"))
+    enrolled_at: Mapped[dt.datetime | None] = app_stamped()
+    created_at: Mapped[dt.datetime | None] = app_stamped()
+    updated_at: Mapped[dt.datetime | None] = app_stamped()
 
 
 class EnrolledCourse(Base):
@@ -139,15 +154,15 @@ class EnrolledCourse(Base):
         UniqueConstraint("id", "tutor_id", name="enrolled_courses_id_tutor_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tutor_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_profiles.id"))
-    package_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_packages.id"))
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id", ondelete="CASCADE"))
+    package_id: Mapped[int | None] = mapped_column(Integer)
     students_id: Mapped[list[int]] = mapped_column(
         ARRAY(Integer), server_default=text("'{}'::integer[]"))
     course_id: Mapped[list[int] | None] = mapped_column(
         ARRAY(Integer), server_default=text("'{}'::integer[]"))
-    status: Mapped[str | None] = mapped_column(Text, server_default=text("'active'::text"))
-    created_at: Mapped[dt.datetime] = stamped()
-    updated_at: Mapped[dt.datetime] = stamped()
+    status: Mapped[str | None] = mapped_column(String(50), server_default=text("'active'"))
+    created_at: Mapped[dt.datetime | None] = app_stamped()
+    updated_at: Mapped[dt.datetime | None] = app_stamped()
 
     sessions: Mapped[list[Session]] = relationship(
         back_populates="course", order_by="Session.starts_at", viewonly=True,
@@ -159,29 +174,31 @@ class Session(Base):
     __table_args__ = (
         ForeignKeyConstraint(["enrolled_courses_id", "tutor_id"],
                              ["enrolled_courses.id", "enrolled_courses.tutor_id"],
-                             name="sessions_course_tutor_fkey"),
+                             name="sessions_course_tutor_fkey", ondelete="CASCADE"),
         UniqueConstraint("request_id", "session_date", name="sessions_request_date_key"),
         CheckConstraint("ends_at > starts_at", name="sessions_time_check"),
         ExcludeConstraint(
             ("tutor_id", "="), (text("tstzrange(starts_at, ends_at)"), "&&"),
             ("enrolled_courses_id", "<>"),
             name="sessions_no_overlap", using="gist",
-            where=text("status IS DISTINCT FROM 'cancelled'::text")),
+            where=text("status IS DISTINCT FROM 'cancelled'")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    enrolled_courses_id: Mapped[int] = mapped_column(ForeignKey("enrolled_courses.id"))
-    session_date: Mapped[dt.date | None] = mapped_column(Date)
-    start_time: Mapped[dt.time | None] = mapped_column(Time)
-    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    enrolled_courses_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolled_courses.id", ondelete="CASCADE"))
+    session_date: Mapped[dt.date] = mapped_column(Date)
+    start_time: Mapped[dt.time] = mapped_column(Time)
+    end_time: Mapped[dt.time] = mapped_column(Time)
     duration: Mapped[int | None] = mapped_column(Integer)
-    topics: Mapped[Any | None] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
-    session_mode: Mapped[str | None] = mapped_column(Text, server_default=text("'online'::text"))
-    status: Mapped[str | None] = mapped_column(Text, server_default=text("'scheduled'::text"))
-    priority_level: Mapped[str | None] = mapped_column(Text, server_default=text("'medium'::text"))
-    created_at: Mapped[dt.datetime] = stamped()
-    updated_at: Mapped[dt.datetime] = stamped()
+    topics: Mapped[Any | None] = mapped_column(JSON, server_default=text("'[]'::json"))
+    session_mode: Mapped[str | None] = mapped_column(String(50), server_default=text("'online'"))
+    status: Mapped[str | None] = mapped_column(String(20), server_default=text("'scheduled'"))
+    priority_level: Mapped[str | None] = mapped_column(String(20), server_default=text("'medium'"))
+    created_at: Mapped[dt.datetime | None] = app_stamped()
+    updated_at: Mapped[dt.datetime | None] = app_stamped()
     tutor_id: Mapped[int] = mapped_column(Integer)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("requested_sessions.id"))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requested_sessions.id", ondelete="SET NULL"))
     starts_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
     ends_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
 
@@ -198,13 +215,29 @@ class SkippedOccurrence(Base):
         Index("skipped_occurrences_request_id_idx", "request_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requested_sessions.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requested_sessions.id", ondelete="CASCADE"))
     session_date: Mapped[dt.date] = mapped_column(Date)
     starts_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
     ends_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
     reason: Mapped[str] = mapped_column(Text)
-    clash_session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
-    created_at: Mapped[dt.datetime] = stamped()
+    clash_session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
+
+
+class Acceptance(Base):
+    """What an acceptance made, and why not more (note: a key of astegni.accept.NOTES)."""
+
+    __tablename__ = "acceptances"
+    __table_args__ = (
+        CheckConstraint("note IN ('no_schedule', 'no_dates', 'no_days', 'no_times', 'window_passed',"
+                        " 'none_ahead')", name="acceptances_note_check"),
+    )
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requested_sessions.id", ondelete="CASCADE"), primary_key=True)
+    accepted_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
+    sessions_created: Mapped[int] = mapped_column(Integer)
+    students_enrolled: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class ScheduleSettings(Base):

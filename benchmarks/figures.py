@@ -72,6 +72,7 @@ def floor_database(server: Server, template: str) -> tuple[str, Conn]:
     conn = server.connect(name)
     workload.disable_triggers(conn)
     conn.execute("SET jit = off")  # as the rule's functions run: JIT only slows statements this size
+    conn.execute("SET TimeZone = 'UTC'")  # as the rule runs: the app's naive timestamps get UTC defaults
     return name, conn
 
 
@@ -113,7 +114,8 @@ def bulk(server: Server, sizes: Sizes) -> Figure:
 
 
 LOOP_ACCEPT = """
-UPDATE requested_sessions AS r SET status = 'accepted', responded_at = now(), updated_at = now()
+UPDATE requested_sessions AS r
+SET status = 'accepted', responded_at = now() AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC'
 FROM tutor_profiles AS t WHERE r.id = %s AND t.id = r.tutor_id
 RETURNING r.tutor_id, r.package_id, r.start_time, r.end_time, r.message, t.timezone,
           (now() AT TIME ZONE t.timezone)::date
@@ -127,7 +129,7 @@ LOOP_SESSION = """
 INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
                       duration, topics, starts_at, ends_at)
 VALUES (%(course)s, %(tutor)s, %(request)s, %(day)s, %(start)s, %(end)s, 60,
-        jsonb_build_array(%(message)s::text),
+        json_build_array(%(message)s::text),
         (%(day)s + %(start)s) AT TIME ZONE %(zone)s, (%(day)s + %(end)s) AT TIME ZONE %(zone)s)
 """
 
@@ -319,7 +321,8 @@ def concurrency(server: Server, sizes: Sizes) -> Figure:
 
 FILLER = """
 ALTER TABLE sessions DISABLE TRIGGER USER;
-INSERT INTO users (id) SELECT 1000000 + f FROM generate_series(1, {tutors}) AS f;
+INSERT INTO users (id, email, password_hash)
+SELECT 1000000 + f, 'filler' || f || '@bench.test', 'x' FROM generate_series(1, {tutors}) AS f;
 INSERT INTO tutor_profiles (id, user_id, timezone)
 SELECT 1000000 + f, 1000000 + f, 'UTC' FROM generate_series(1, {tutors}) AS f;
 INSERT INTO tutor_packages (id, tutor_id, name) SELECT 1000000 + f, 1000000 + f, 'Filler'

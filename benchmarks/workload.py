@@ -19,7 +19,8 @@ def seed(conn: psycopg.Connection[tuple[object, ...]], requests: int, *, mixed: 
     unless mixed), then VACUUM ANALYZE, as a live database would have them."""
     tutors = -(-requests // PER_TUTOR)
     conn.execute(f"""
-        INSERT INTO users (id) SELECT g FROM generate_series(1, {tutors + requests}) AS g;
+        INSERT INTO users (id, email, password_hash)
+        SELECT g, 'user' || g || '@bench.test', 'x' FROM generate_series(1, {tutors + requests}) AS g;
         INSERT INTO tutor_profiles (id, user_id, timezone)
         SELECT t, t, ({ZONES})[1 + t % 4] FROM generate_series(1, {tutors}) AS t;
         INSERT INTO student_profiles (id, user_id)
@@ -59,7 +60,7 @@ def disable_triggers(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 SESSIONS = """
 INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
                       duration, topics, starts_at, ends_at)
-SELECT c.id, r.tutor_id, r.id, d.day, r.start_time, r.end_time, 60, jsonb_build_array(r.message),
+SELECT c.id, r.tutor_id, r.id, d.day, r.start_time, r.end_time, 60, json_build_array(r.message),
        (d.day + r.start_time) AT TIME ZONE t.timezone, (d.day + r.end_time) AT TIME ZONE t.timezone
 FROM requested_sessions AS r
 JOIN tutor_profiles AS t ON t.id = r.tutor_id
@@ -80,7 +81,8 @@ WHERE {where}
 """
 
 ACCEPT = """
-UPDATE requested_sessions SET status = 'accepted', responded_at = now(), updated_at = now()
+UPDATE requested_sessions
+SET status = 'accepted', responded_at = now() AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC'
 WHERE {where}
 """
 

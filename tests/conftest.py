@@ -15,8 +15,10 @@ import pytest
 from psycopg import sql
 from sqlalchemy import Engine
 
+from astegni import adopt
 from astegni.database import engine as make_engine
 from astegni.embedded import start as start_embedded
+from astegni.migrations import FROZEN_DIR
 from tests.support import migrate, url_for_database
 
 
@@ -102,3 +104,39 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+# A copy of a live Astegni database: rows shaped like the real ones (tests/data/astegni_copy.sql).
+LIVE_COPY = Path(__file__).parent / "data" / "astegni_copy.sql"
+
+
+def load_live_copy(url: str) -> None:
+    """The app's own tables (the baseline, with no alembic_version) and its rows."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute((FROZEN_DIR / "0001" / "up.sql").read_text())
+        conn.execute(LIVE_COPY.read_text())
+
+
+@pytest.fixture(scope="session")
+def adopted(server_url: str) -> Iterator[str]:
+    """A live copy resolved as `astegni db adopt` says and upgraded with --apply: cloned by each test."""
+    name = f"astegni_adopted_{uuid.uuid4().hex[:8]}"
+    url = url_for_database(server_url, name)
+    with admin(server_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    load_live_copy(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for blocker in adopt.inspect(url).blockers:
+            conn.execute(blocker["resolution"])
+    adopt.apply(url)
+    yield name
+    with admin(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def adopted_db(server_url: str, adopted: str) -> Iterator[str]:
+    """A fresh adopted live copy at head, for this test alone."""
+    yield from _fresh_database(server_url, adopted)
+
+

@@ -52,8 +52,9 @@ class Factory:
         return int(scalar(self.conn, query, *params))
 
     def user(self) -> int:
-        """A new user's id."""
-        return self._id("INSERT INTO users DEFAULT VALUES RETURNING id")
+        """A new user's id (the app's users need an email and a password hash)."""
+        return self._id("INSERT INTO users (email, password_hash)"
+                        " VALUES (gen_random_uuid() || '@example.test', 'x') RETURNING id")
 
     def tutor(self, timezone: str = ADDIS_ABABA) -> int:
         """A new tutor profile (of a new user) in timezone."""
@@ -86,6 +87,8 @@ class Factory:
             "start_time": dt.time(10, 0), "end_time": dt.time(11, 0),
         }
         values.update(fields)
+        if "package_id" not in values:  # enrolled_students.package_id is NOT NULL: a request names one
+            values["package_id"] = self.package(tutor)
         for key in ("days", "specific_dates", "months", "year_range"):
             if key in values and values[key] is not None and not isinstance(values[key], str):
                 values[key] = json.dumps(values[key])

@@ -15,14 +15,17 @@ import psycopg
 import pytest
 
 import astegni
+from astegni.accept import NOTES
 from astegni.errors import (
     AlreadyResponded,
+    InvalidPackage,
     InvalidSchedule,
     InvalidTransition,
     NoStudent,
     TooManySessions,
 )
 from tests.support import (
+    ADDIS_ABABA,
     NOTHING,
     Factory,
     hour_from,
@@ -34,8 +37,12 @@ from tests.support import (
     sessions,
     slot_ahead,
     tutor_today,
+    upcoming,
     written,
 )
+
+# The app's columns are naive timestamps: the rule writes UTC wall-clock time into them.
+UTC_NOW = "SELECT now() AT TIME ZONE 'UTC'"
 
 
 def enrolment(conn: psycopg.Connection[Any], tutor: int, student: int) -> tuple[Any, ...]:
@@ -51,7 +58,8 @@ def enrolment(conn: psycopg.Connection[Any], tutor: int, student: int) -> tuple[
 def test_responded_at_and_updated_at_are_the_transaction_time(conn):
     request = Factory(conn).pending()
     with conn.transaction():
-        [[now]] = conn.execute("SELECT now()").fetchall()
+        conn.execute("SET LOCAL TimeZone = 'Pacific/Kiritimati'")  # the client's zone changes nothing
+        [[now]] = conn.execute(UTC_NOW).fetchall()
         conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
     row = request_row(conn, request)
     assert row["status"] == "accepted"
@@ -103,19 +111,16 @@ def test_request_naming_no_student_is_refused_and_writes_nothing(conn, requester
 
 # 3. agreed_price ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("counter_offer", "with_package", "expected"), [
-    (Decimal("0"), True, Decimal("0.00")),
-    (Decimal("12.50"), True, Decimal("12.50")),
-    (None, True, Decimal("25.00")),
-    (Decimal("7.00"), False, Decimal("7.00")),
-    (None, False, None),
+@pytest.mark.parametrize(("counter_offer", "expected"), [
+    (Decimal("0"), Decimal("0.00")),
+    (Decimal("12.50"), Decimal("12.50")),
+    (None, Decimal("25.00")),
 ])
-def test_agreed_price_is_the_counter_offer_else_the_package_rate(
-        conn, counter_offer, with_package, expected):
+def test_agreed_price_is_the_counter_offer_else_the_package_rate(conn, counter_offer, expected):
     f = Factory(conn)
     tutor = f.tutor()
     user, student = f.student()
-    package = f.package(tutor, rate="25.00") if with_package else None
+    package = f.package(tutor, rate="25.00")
     request = f.request(tutor, user, package_id=package, counter_offer_price=counter_offer)
     result = astegni.accept(conn, request)
     assert result.agreed_price == expected
@@ -132,7 +137,7 @@ def test_enrolment_is_refreshed_by_a_later_acceptance(conn):
     astegni.accept(conn, f.request(tutor, user, package_id=first))
     request = f.request(tutor, user, package_id=second, counter_offer_price=Decimal("33.00"))
     with conn.transaction():
-        [[now]] = conn.execute("SELECT now()").fetchall()
+        [[now]] = conn.execute(UTC_NOW).fetchall()
         astegni.accept(conn, request)
     assert enrolment(conn, tutor, student) == (second, Decimal("33.00"), now)
     assert conn.execute("SELECT count(*) FROM enrolled_students").fetchall() == [(1,)]
@@ -153,16 +158,21 @@ def test_course_per_tutor_and_package_with_the_package_courses(conn):
     ).fetchall() == [(results[0].enrolled_course_id, tutor, package, [7, 9], [student_a, student_b])]
 
 
-def test_course_without_package_is_one_row_too(conn):
+@pytest.mark.parametrize("whose", ["none", "another tutor's"])
+def test_a_package_that_is_not_the_tutors_is_refused_by_name(conn, whose):
+    # enrolled_students.package_id is NOT NULL, and a package sets the course and the price.
     f = Factory(conn)
     tutor = f.tutor()
-    user, student = f.student()
-    first = astegni.accept(conn, f.request(tutor, user))
-    second = astegni.accept(conn, f.request(tutor, user))
-    assert first.enrolled_course_id == second.enrolled_course_id is not None
-    assert conn.execute(
-        "SELECT package_id, course_id, students_id FROM enrolled_courses").fetchall() == [
-        (None, [], [student])]
+    user, _ = f.student()
+    package = f.package(f.tutor()) if whose == "another tutor's" else None
+    request = f.request(tutor, user, package_id=package, schedule_type="recurring", days=["Mon"])
+    with pytest.raises(InvalidPackage) as caught:
+        astegni.accept(conn, request)
+    assert (caught.value.request_id, caught.value.field) == (request, "package_id")
+    assert caught.value.value == (None if package is None else str(package))
+    assert str(request) in caught.value.message
+    assert request_row(conn, request)["status"] == "pending"
+    assert written(conn) == NOTHING
 
 
 def test_two_requests_of_one_student_in_one_statement_enrol_them_once(conn):
@@ -364,10 +374,11 @@ def test_topics_and_defaults(conn):
     f = Factory(conn)
     tutor = f.tutor()
     user, _ = f.student()
+    package = f.package(tutor)  # one course: its sessions may share a slot
     day = f"{next_year(conn)}-04-07"
     for message, topics in (("Algebra", ["Algebra"]), (None, []), ("   ", [])):
         request = f.request(tutor, user, schedule_type="specific_dates", specific_dates=[day],
-                            message=message)
+                            message=message, package_id=package)
         result = astegni.accept(conn, request)
         assert sessions(
             conn, request,
@@ -383,10 +394,6 @@ MALFORMED = [
     ({"schedule_type": "specific_dates", "specific_dates": ["2027-02-30"]},
      "specific_dates", "2027-02-30"),
     ({"schedule_type": "specific", "specific_dates": ["not-a-date"]}, "specific_dates", "not-a-date"),
-    ({"schedule_type": "recurring", "days": ["Mon"], "start_time": None}, "start_time", None),
-    ({"schedule_type": "recurring", "days": ["Mon"], "end_time": None}, "end_time", None),
-    ({"schedule_type": "specific_dates", "specific_dates": []}, "specific_dates", "[]"),
-    ({"schedule_type": "recurring", "days": []}, "days", "[]"),
     ({"schedule_type": "recurring", "days": json.dumps({"monday": True})}, "days", '{"monday": true}'),
     ({"schedule_type": "recurring", "days": ["Mon"], "end_time": dt.time(10)}, "end_time", "10:00:00"),
 ]
@@ -411,7 +418,7 @@ def test_malformed_schedule_is_refused_by_name_and_writes_nothing(conn, fields, 
 def test_pending_to_rejected_stamps_responded_and_rejected_at(conn):
     request = Factory(conn).pending(schedule_type="recurring", days=["Mon"])
     with conn.transaction():
-        [[now]] = conn.execute("SELECT now()").fetchall()
+        [[now]] = conn.execute(UTC_NOW).fetchall()
         conn.execute("UPDATE requested_sessions SET status = 'rejected' WHERE id = %s", (request,))
     row = request_row(conn, request)
     assert (row["status"], row["responded_at"], row["rejected_at"], row["updated_at"]) == (
@@ -530,3 +537,73 @@ def test_bulk_update_accepts_every_pending_request(conn):
     assert conn.execute("SELECT count(*) FROM enrolled_students").fetchall() == [(50,)]
     assert conn.execute("SELECT status, count(*) FROM requested_sessions GROUP BY status"
                         ).fetchall() == [("accepted", 50)]
+
+
+# 11. Shapes real users send ----------------------------------------------------------------------
+
+MISSING = [
+    ({"schedule_type": None}, "no_schedule"),
+    ({"schedule_type": "specific", "specific_dates": None}, "no_dates"),
+    ({"schedule_type": "specific_dates", "specific_dates": []}, "no_dates"),
+    ({"schedule_type": "recurring", "days": None}, "no_days"),
+    ({"schedule_type": "recurring", "days": []}, "no_days"),
+    ({"schedule_type": "recurring", "days": ["Mon"], "start_time": None}, "no_times"),
+    ({"schedule_type": "specific_dates", "specific_dates": ["2099-01-05"], "end_time": None}, "no_times"),
+]
+
+
+@pytest.mark.parametrize(("fields", "note"), MISSING, ids=[m[1] + str(i) for i, m in enumerate(MISSING)])
+def test_a_schedule_not_there_yet_enrols_the_student_and_says_why(conn, fields, note):
+    f = Factory(conn)
+    tutor = f.tutor()
+    user, student = f.student()
+    request = f.request(tutor, user, **fields)
+    result = astegni.accept(conn, request)
+    assert (result.status, result.sessions_created, result.students_enrolled, result.note) == (
+        "accepted", 0, 1, note)
+    assert result.explanation == f"0 sessions: {NOTES[note]}"
+    assert conn.execute("SELECT sessions_created, note FROM acceptances WHERE request_id = %s",
+                        (request,)).fetchall() == [(0, note)]
+    assert enrolment(conn, tutor, student)[0] is not None
+    assert written(conn)["sessions"] == 0
+
+
+def test_a_window_that_has_passed_gives_way_to_the_weeks_horizon(conn):
+    # The app's form ticks a year by default: a request made today can carry last year's window.
+    zone = ADDIS_ABABA
+    last_year = tutor_today(conn, zone).year - 1
+    request = Factory(conn).pending(zone, schedule_type="recurring", days=[" Wednesday", "FRI"],
+                                    year_range=[last_year], months=["January"])
+    result = astegni.accept(conn, request)
+    assert (result.sessions_created, result.note) == (16, "window_passed")
+    expected = upcoming(conn, zone, {3, 5}, tutor_today(conn, zone) + dt.timedelta(weeks=10))[:16]
+    assert session_dates(conn, request) == expected
+
+
+def test_a_schedule_made_in_full_has_no_note_and_one_with_nothing_ahead_says_so(conn):
+    f = Factory(conn)
+    full = f.pending(schedule_type="recurring", days=["Mon"])
+    past = f.pending(schedule_type="specific_dates", specific_dates=["2020-01-06"])
+    assert (astegni.accept(conn, full).note, astegni.accept(conn, past).note) == (None, "none_ahead")
+
+
+def test_a_shared_booking_enrols_every_student_of_its_roster(conn):
+    f = Factory(conn)
+    tutor = f.tutor()
+    package = f.package(tutor)
+    booker, primary = f.student()
+    others = [f.student()[1] for _ in range(2)]
+    request = f.request(tutor, booker, package_id=package, requested_to_id=primary, num_students=3,
+                        schedule_type="recurring", days=["Tue"])
+    conn.execute("INSERT INTO requested_session_students (requested_session_id, student_profile_id,"
+                 " is_primary) SELECT %s, s, s = %s FROM unnest(%s::int[]) AS s",
+                 (request, primary, [primary, *others]))
+    result = astegni.accept(conn, request)
+    assert (result.students_enrolled, result.sessions_created) == (3, 8)  # one session per occurrence
+    assert result.explanation == "8 sessions for 3 students"
+    everyone = sorted([primary, *others])
+    assert [r[0] for r in conn.execute("SELECT student_id FROM enrolled_students WHERE tutor_id = %s"
+                                       " ORDER BY 1", (tutor,)).fetchall()] == everyone
+    [[students]] = conn.execute("SELECT students_id FROM enrolled_courses WHERE id = %s",
+                                (result.enrolled_course_id,)).fetchall()
+    assert sorted(students) == everyone

@@ -102,7 +102,9 @@ def test_accept_through_an_orm_session(conn, engine):
         assert row is not None and row.status == "pending"
         result = astegni.accept(session, request)
         # The layer expires what the rule changed behind the identity map.
-        assert (row.status, row.responded_at) == ("accepted", result.responded_at)
+        # The app's column is naive: UTC wall-clock time.
+        assert (row.status, row.responded_at) == (
+            "accepted", result.responded_at.astimezone(dt.UTC).replace(tzinfo=None))
         assert len(row.sessions) == result.sessions_created == 8
         session.commit()
     assert len(sessions(conn, request)) == 8
@@ -126,7 +128,9 @@ def test_as_response_is_the_old_endpoints_body(conn):
 
 
 def test_as_response_without_a_price(conn):
-    request = simple_request(conn, package_id=None)
+    request = simple_request(conn)
+    conn.execute("UPDATE tutor_packages SET hourly_rate = NULL"
+                 " WHERE id = (SELECT package_id FROM requested_sessions WHERE id = %s)", (request,))
     result = astegni.accept(conn, request)
     assert result.agreed_price is None
     assert result.as_response()["agreed_price"] is None
@@ -203,7 +207,7 @@ def test_reject_with_a_reason(conn):
         rejection = astegni.reject(conn, request, reason="Fully booked")
     assert rejection == astegni.Rejection(request_id=request, status="rejected", responded_at=now,
                                           rejected_reason="Fully booked")
-    row = request_row(conn, request)
+    row = request_row(conn, request)  # the app's naive columns hold UTC wall-clock time
     assert (row["status"], row["rejected_reason"], row["rejected_at"]) == (
-        "rejected", "Fully booked", now)
+        "rejected", "Fully booked", now.astimezone(dt.UTC).replace(tzinfo=None))
     assert written(conn) == NOTHING

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 import astegni
-from astegni.errors import ScheduleConflict, translate
+from astegni.errors import ScheduleConflict, UpgradeBlocked, translate
 from tests.support import BERLIN, Factory, book, migrate, next_year, scalar, session_dates, upcoming
 
 OVERLAPPING = """
@@ -294,7 +294,8 @@ def test_racing_transactions_that_cross_each_other_never_deadlock(db_url, conn):
 def test_upgrade_over_overlapping_sessions_stops_and_deletes_nothing(empty_db_url):
     migrate(empty_db_url, "0001")
     with psycopg.connect(empty_db_url, autocommit=True) as legacy:
-        user = scalar(legacy, "INSERT INTO users DEFAULT VALUES RETURNING id")
+        user = scalar(legacy, "INSERT INTO users (email, password_hash)"
+                              " VALUES ('t@x.test', 'x') RETURNING id")
         tutor = scalar(legacy, "INSERT INTO tutor_profiles (user_id) VALUES (%s) RETURNING id", user)
         courses = [scalar(legacy, "WITH p AS (INSERT INTO tutor_packages (tutor_id, name)"
                                   " VALUES (%s, 'Physics') RETURNING id)"
@@ -309,11 +310,12 @@ def test_upgrade_over_overlapping_sessions_stops_and_deletes_nothing(empty_db_ur
         scalar(legacy, insert, courses[1], day, dt.time(11), dt.time(12))  # overlaps only the second
         before = legacy.execute("SELECT * FROM sessions ORDER BY id").fetchall()
 
-    with pytest.raises(RuntimeError) as stopped:
+    with pytest.raises(UpgradeBlocked) as stopped:
         migrate(empty_db_url, "head")
-    message = str(stopped.value)
-    assert f"session_id={first}, overlaps_session_id={second}" in message
-    assert "1 tutors with two overlapping sessions" in message
+    assert [(b["problem"], b["facts"]["session_id"], b["facts"]["overlaps_session_id"], b["resolution"])
+            for b in stopped.value.blockers] == [
+        ("tutors with two overlapping sessions of different courses", first, second,
+         f"-- or move one of the two\nUPDATE sessions SET status = 'cancelled' WHERE id = {second};")]
 
     with psycopg.connect(empty_db_url, autocommit=True) as legacy:
         assert legacy.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before

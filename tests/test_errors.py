@@ -21,6 +21,7 @@ from astegni.errors import (
     AlreadyResponded,
     AstegniError,
     InconsistentSession,
+    InvalidPackage,
     InvalidSchedule,
     InvalidTimezone,
     InvalidTransition,
@@ -158,6 +159,15 @@ def session_onto_a_taken_date(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"session_id": session, "request_id": request})
 
 
+def another_tutors_package(conn: Conn) -> tuple[str, dict[str, Any]]:
+    f = Factory(conn)
+    tutor, (user, _) = f.tutor(), f.student()
+    package = f.package(f.tutor())
+    request = f.request(tutor, user, package_id=package)
+    return (f"UPDATE requested_sessions SET status = 'accepted' WHERE id = {request}",
+            {"request_id": request, "field": "package_id", "value": str(package)})
+
+
 CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS001", RequestNotFound, not_found),
     ("AS002", AlreadyResponded, accepted_twice),
@@ -173,6 +183,7 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS009", InvalidTimezone, unknown_zone),
     ("AS010", InconsistentSession, session_without_time),
     ("AS011", SessionDateTaken, session_onto_a_taken_date),
+    ("AS012", InvalidPackage, another_tutors_package),
 ]
 IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
 

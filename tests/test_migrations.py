@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
+from astegni.errors import UpgradeBlocked
 from astegni.migrations import FUNCTIONS_DIR, execute_sql_files, sql_files
 from tests.support import alembic_config, downgrade, migrate
 
@@ -74,6 +75,11 @@ def test_each_downgrade_restores_the_revision_before(empty_db_url):
             assert (project_objects(conn), tables(conn)) == expected, f"downgrade of {revision}"
 
 
+# The app's own objects, part of the baseline (revision 0001).
+APP_OBJECTS = {"function update_enrolled_courses_updated_at",
+               "trigger trigger_update_enrolled_courses_updated_at"}
+
+
 def test_head_installs_exactly_db_functions(db_url):
     files = sql_files(FUNCTIONS_DIR, triggers=False) + sql_files(FUNCTIONS_DIR, triggers=True)
     names = set()
@@ -83,7 +89,7 @@ def test_head_installs_exactly_db_functions(db_url):
         names.add(f"{kind} {name}")
     with psycopg.connect(db_url) as conn:
         installed = project_objects(conn)
-        assert set(installed) == names
+        assert set(installed) == names | APP_OBJECTS
         execute_sql_files(conn.execute, files)
         assert project_objects(conn) == installed, "db/functions/ differs from what head installs"
         conn.rollback()
@@ -94,7 +100,7 @@ def test_models_match_migrations(db_url):
 
 
 LEGACY_ROWS = """
-INSERT INTO users DEFAULT VALUES;
+INSERT INTO users (email, password_hash) VALUES ('abebe@example.test', 'x');
 INSERT INTO tutor_profiles (user_id) VALUES (1);
 INSERT INTO student_profiles (user_id) VALUES (1);
 INSERT INTO tutor_packages (tutor_id, name) VALUES (1, 'Physics');
@@ -121,10 +127,13 @@ def test_duplicate_enrolments_stop_the_upgrade_and_keep_the_rows(empty_db_url):
     migrate(empty_db_url, "0001")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(LEGACY_ROWS)
-        conn.execute("INSERT INTO enrolled_students (tutor_id, student_id) VALUES (1, 1), (1, 1)")
-    with pytest.raises(RuntimeError, match=r"(?s)students enrolled twice.*ids=\[1, 2\]") as stopped:
+        conn.execute("INSERT INTO enrolled_students (tutor_id, student_id, package_id)"
+                     " VALUES (1, 1, 1), (1, 1, 1)")
+    with pytest.raises(UpgradeBlocked, match=r"(?s)students enrolled twice.*\[1, 2\]") as stopped:
         migrate(empty_db_url, "head")
-    assert "To resolve" in str(stopped.value)
+    [blocker] = stopped.value.blockers
+    assert blocker["facts"] == {"tutor_id": 1, "student_id": 1, "ids": [1, 2]}
+    assert "DELETE FROM enrolled_students WHERE id IN (2);" in blocker["resolution"]
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM enrolled_students").fetchone() == (2,)
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)

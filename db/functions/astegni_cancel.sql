@@ -20,8 +20,9 @@ BEGIN
         PERFORM public.astegni_refuse_response(p_request_id, p_tutor_id, 'cancelled');
     END IF;
     RETURN QUERY
-    SELECT r.id, r.status, r.cancelled_at, r.cancelled_reason,
+    SELECT r.id, r.status::text, r.cancelled_at, r.cancelled_reason,
            (SELECT count(*)::integer FROM public.sessions AS s
-            WHERE s.request_id = r.id AND s.status = 'cancelled' AND s.updated_at = now());
+            WHERE s.request_id = r.id AND s.status = 'cancelled'
+              AND s.updated_at = now() AT TIME ZONE 'UTC');
 END
 $$;

@@ -1,6 +1,6 @@
 -- Applies the cancellation of accepted requests (status just became 'cancelled'): their sessions that
--- have not started are marked cancelled (kept, not deleted), the student leaves the course unless another
--- accepted request of the same tutor, package and student keeps them in it, and one
+-- have not started are marked cancelled (kept, not deleted), each student of the request leaves the
+-- course unless another accepted request of the same tutor and package still enrols them, and one
 -- pg_notify('astegni_sessions') is sent per request. enrolled_students is kept (payment history).
 CREATE OR REPLACE FUNCTION public.astegni_cancel_requests(p_ids integer[])
 RETURNS void
@@ -11,7 +11,7 @@ DECLARE
     v_requests integer;
 BEGIN
     WITH req AS (
-        SELECT r.id, r.tutor_id, r.package_id,
+        SELECT r AS request, r.id, r.tutor_id, r.package_id,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id
         FROM public.requested_sessions AS r
@@ -19,27 +19,27 @@ BEGIN
     ),
     cancelled AS (
         UPDATE public.sessions AS s
-        SET status = 'cancelled', updated_at = now()
+        SET status = 'cancelled', updated_at = now() AT TIME ZONE 'UTC'
         FROM req
         WHERE s.request_id = req.id AND s.status = 'scheduled' AND s.starts_at > now()
         RETURNING s.request_id, s.starts_at
     ),
     leaving AS (
-        SELECT req.tutor_id, req.package_id, array_agg(DISTINCT req.student_id) AS students
+        SELECT req.tutor_id, req.package_id, array_agg(DISTINCT s.student_id) AS students
         FROM req
+        CROSS JOIN LATERAL public.astegni_request_students(req.request) AS s (student_id)
         WHERE NOT EXISTS (
             SELECT FROM public.requested_sessions AS other
             WHERE other.status = 'accepted'
               AND other.tutor_id = req.tutor_id
               AND other.package_id IS NOT DISTINCT FROM req.package_id
-              AND public.astegni_request_student(other.requested_to_id, other.requester_type,
-                                                 other.requester_id) = req.student_id)
+              AND s.student_id IN (SELECT public.astegni_request_students(other)))
         GROUP BY req.tutor_id, req.package_id
     ),
     course AS (
         UPDATE public.enrolled_courses AS c
         SET students_id = ARRAY(SELECT s FROM unnest(c.students_id) AS s WHERE s <> ALL (leaving.students)),
-            updated_at = now()
+            updated_at = now() AT TIME ZONE 'UTC'
         FROM leaving
         WHERE c.tutor_id = leaving.tutor_id AND c.package_id IS NOT DISTINCT FROM leaving.package_id
     ),
@@ -53,6 +53,6 @@ BEGIN
     FROM req
     LEFT JOIN outcome AS o ON o.request_id = req.id
     CROSS JOIN LATERAL public.astegni_notify('cancelled', req.id, req.tutor_id, req.student_id, o.sessions,
-                                              o.first_starts_at, o.last_starts_at) AS notified;
+                                              o.first_starts_at, o.last_starts_at, NULL) AS notified;
 END
 $$;

@@ -1,7 +1,9 @@
 -- Expands a validated schedule into its occurrences, in the tutor's zone, as seen at p_at: duration in
 -- minutes, skip_reason 'past' (a specific date whose start has passed), 'dst_gap' (a DST change leaves
 -- it no time) or NULL (to be created). Recurring schedules take the weeks horizon (the next weeks x
--- weekdays occurrences after p_at), or every chosen weekday of a month/year window from p_at on.
+-- weekdays occurrences after p_at), or every chosen weekday of a month/year window from p_at on; a
+-- window whose years have all passed is ignored (the form's stale year box). A schedule without its
+-- dates, weekdays or times has no occurrence (astegni_schedule_note says which is missing).
 -- Pure SQL so that it is inlined into the set-based acceptance and into preview alike. It reads only the
 -- schedule, so that acceptance expands each distinct (schedule, zone) of a statement once.
 CREATE OR REPLACE FUNCTION public.astegni_occurrences(
@@ -12,22 +14,30 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 WITH base AS (
     SELECT lower(btrim(p_schedule.schedule_type)) AS kind, (p_at AT TIME ZONE p_zone)::date AS today
+    WHERE p_schedule.start_time IS NOT NULL AND p_schedule.end_time IS NOT NULL
+),
+-- The month/year window applies unless its years are all past.
+windowed AS (
+    SELECT base.kind = 'recurring'
+           AND NOT public.astegni_window_passed(p_schedule.year_range, base.today) AS open
+    FROM base
 ),
 weekdays AS (
     SELECT DISTINCT public.astegni_weekday(d.item #>> '{}') AS dow
-    FROM base,
-         jsonb_array_elements(CASE WHEN base.kind = 'recurring' THEN p_schedule.days END) AS d (item)
+    FROM base, jsonb_array_elements(
+        CASE WHEN base.kind = 'recurring' AND jsonb_typeof(p_schedule.days) = 'array'
+             THEN p_schedule.days END) AS d (item)
 ),
 months AS (
     SELECT DISTINCT public.astegni_month(m.item #>> '{}') AS month
-    FROM base, jsonb_array_elements(
-        CASE WHEN base.kind = 'recurring' AND jsonb_typeof(p_schedule.months) = 'array'
+    FROM windowed, jsonb_array_elements(
+        CASE WHEN windowed.open AND jsonb_typeof(p_schedule.months) = 'array'
              THEN p_schedule.months END) AS m (item)
 ),
 years AS (
     SELECT min(public.astegni_parse_year(y.item)) AS first, max(public.astegni_parse_year(y.item)) AS last
-    FROM base, jsonb_array_elements(CASE
-        WHEN base.kind <> 'recurring' THEN NULL
+    FROM windowed, jsonb_array_elements(CASE
+        WHEN NOT windowed.open THEN NULL
         WHEN jsonb_typeof(p_schedule.year_range) = 'array' THEN p_schedule.year_range
         WHEN jsonb_typeof(p_schedule.year_range) IN ('number', 'string')
         THEN jsonb_build_array(p_schedule.year_range)
@@ -59,8 +69,8 @@ span AS (
 candidates (day) AS (
     SELECT DISTINCT public.astegni_parse_date(d.item #>> '{}')
     FROM base, jsonb_array_elements(
-        CASE WHEN base.kind IN ('specific_dates', 'specific') THEN p_schedule.specific_dates END)
-        AS d (item)
+        CASE WHEN base.kind IN ('specific_dates', 'specific') AND jsonb_typeof(p_schedule.specific_dates) = 'array'
+             THEN p_schedule.specific_dates END) AS d (item)
     UNION ALL
     SELECT c.day
     FROM span, weekdays,

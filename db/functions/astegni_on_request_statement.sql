@@ -1,6 +1,8 @@
 -- Trigger function (AFTER UPDATE on requested_sessions, once per statement, with its transition tables):
 -- hands the rows that went pending -> accepted and accepted -> cancelled to the rule, set-based.
--- SECURITY DEFINER so that a client without rights on sessions or enrolments still triggers the rule.
+-- SECURITY DEFINER so that a client without rights on sessions or enrolments still triggers the rule;
+-- TimeZone pinned so that the defaults of the app's naive timestamp columns are UTC, as the rule's own
+-- stamps are.
 CREATE OR REPLACE FUNCTION public.astegni_on_request_statement()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -8,6 +10,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 SET jit = off
 SET work_mem = '64MB'
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
     v_accepted integer[];

@@ -1,6 +1,7 @@
 -- Trigger function (BEFORE UPDATE on requested_sessions, rows whose status changes): allows
 -- pending -> accepted, pending -> rejected and accepted -> cancelled, and stamps them with the
--- transaction time (responded_at, rejected_at, cancelled_at, updated_at).
+-- transaction time (responded_at, rejected_at, cancelled_at, updated_at). The app's own columns are
+-- naive timestamps: they get UTC wall-clock time, whatever the client's TimeZone.
 -- Raises AS002 (already responded) and AS003 (invalid transition).
 CREATE OR REPLACE FUNCTION public.astegni_on_request_transition()
 RETURNS trigger
@@ -9,9 +10,9 @@ SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     IF OLD.status = 'pending' AND NEW.status IN ('accepted', 'rejected') THEN
-        NEW.responded_at := now();
+        NEW.responded_at := now() AT TIME ZONE 'UTC';
         IF NEW.status = 'rejected' THEN
-            NEW.rejected_at := now();
+            NEW.rejected_at := now() AT TIME ZONE 'UTC';
         END IF;
     ELSIF OLD.status = 'accepted' AND NEW.status = 'cancelled' THEN
         NEW.cancelled_at := now();
@@ -26,7 +27,7 @@ BEGIN
             jsonb_build_object('request_id', OLD.id, 'status', OLD.status, 'requested_status', NEW.status),
             'Allowed: pending -> accepted, pending -> rejected, accepted -> cancelled.');
     END IF;
-    NEW.updated_at := now();
+    NEW.updated_at := now() AT TIME ZONE 'UTC';
     -- Tells this statement's astegni_on_request_statement that it has work (other updates skip it).
     PERFORM set_config('astegni.status_changed', 'on', true);
     RETURN NEW;

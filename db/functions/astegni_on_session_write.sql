@@ -17,6 +17,12 @@ DECLARE
     v_instants boolean;
     v_clash integer;
 BEGIN
+    IF NEW.enrolled_courses_id IS NULL THEN
+        PERFORM public.astegni_raise('AS010',
+            format('session %s belongs to no course (enrolled_courses_id is NULL)', NEW.id),
+            jsonb_build_object('session_id', NEW.id, 'field', 'enrolled_courses_id'),
+            'Give the session the enrolled course it belongs to.');
+    END IF;
     IF NEW.tutor_id IS NULL THEN
         SELECT c.tutor_id INTO NEW.tutor_id FROM public.enrolled_courses AS c WHERE c.id = NEW.enrolled_courses_id;
     END IF;
@@ -65,7 +71,7 @@ BEGIN
     END IF;
     NEW.duration := (extract(epoch FROM NEW.ends_at - NEW.starts_at) / 60)::integer;
     IF TG_OP = 'UPDATE' THEN
-        NEW.updated_at := now();
+        NEW.updated_at := now() AT TIME ZONE 'UTC';
     END IF;
 
     IF NEW.request_id IS NOT NULL AND EXISTS (

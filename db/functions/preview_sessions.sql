@@ -1,7 +1,7 @@
 -- What accepting a pending request now would do, one row per occurrence; writes nothing.
 -- outcome 'create', 'skip' (reason past, dst_gap or conflict) or 'refuse' (a clash that would refuse a
 -- conflict_policy 'fail' request), from the same plan acceptance uses.
--- Raises AS001, AS002 (not pending), AS004, AS005, AS006, like acceptance.
+-- Raises AS001, AS002 (not pending), AS004, AS005, AS006, AS012, like acceptance.
 CREATE OR REPLACE FUNCTION public.preview_sessions(p_request_id integer)
 RETURNS TABLE (session_date date, starts_at timestamptz, ends_at timestamptz, duration integer,
                outcome text, reason text, clash_session_id integer)

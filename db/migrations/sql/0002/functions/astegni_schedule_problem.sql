@@ -1,5 +1,7 @@
 -- The first thing wrong with a schedule, as (field, value, problem); no row when it can be expanded.
 -- Used by acceptance and preview before expanding, so that a malformed schedule is refused by name.
+-- What is missing (no type, dates, weekdays or times) is not wrong: acceptance enrols the student
+-- and says so (astegni_schedule_note); only a value that is there and malformed is a problem.
 CREATE OR REPLACE FUNCTION public.astegni_schedule_problem(p_schedule public.astegni_schedule)
 RETURNS TABLE (field text, value text, problem text)
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -9,26 +11,21 @@ WITH kind AS (
         WHEN 'specific_dates' THEN 'dates' WHEN 'specific' THEN 'dates' WHEN 'recurring' THEN 'recurring'
     END AS k
 ),
-lists (rank, field, list, required) AS (
-    SELECT 5, 'specific_dates', p_schedule.specific_dates, true FROM kind WHERE k = 'dates'
-    UNION ALL SELECT 5, 'days', p_schedule.days, true FROM kind WHERE k = 'recurring'
-    UNION ALL SELECT 6, 'months', p_schedule.months, false FROM kind WHERE k = 'recurring'
+lists (rank, field, list) AS (
+    SELECT 5, 'specific_dates', p_schedule.specific_dates FROM kind WHERE k = 'dates'
+    UNION ALL SELECT 5, 'days', p_schedule.days FROM kind WHERE k = 'recurring'
+    UNION ALL SELECT 6, 'months', p_schedule.months FROM kind WHERE k = 'recurring'
 ),
 problems (rank, field, value, problem) AS (
     SELECT 1, 'schedule_type', p_schedule.schedule_type,
            'is not a schedule type (specific_dates, specific or recurring)'
     FROM kind WHERE k IS NULL
-    UNION ALL SELECT 2, 'start_time', NULL, 'is missing' WHERE p_schedule.start_time IS NULL
-    UNION ALL SELECT 3, 'end_time', NULL, 'is missing' WHERE p_schedule.end_time IS NULL
     UNION ALL SELECT 4, 'end_time', p_schedule.end_time::text, 'equals start_time'
               WHERE p_schedule.end_time = p_schedule.start_time
     UNION ALL
-    SELECT l.rank, l.field, left(l.list::text, 200),
-           CASE WHEN jsonb_typeof(l.list) <> 'array' THEN 'must be a JSON list' ELSE 'is empty' END
+    SELECT l.rank, l.field, left(l.list::text, 200), 'must be a JSON list'
     FROM lists AS l
-    WHERE CASE WHEN l.list IS NULL OR jsonb_typeof(l.list) = 'null' THEN l.required
-               WHEN jsonb_typeof(l.list) <> 'array' THEN true
-               ELSE l.required AND jsonb_array_length(l.list) = 0 END
+    WHERE jsonb_typeof(l.list) NOT IN ('array', 'null')
     UNION ALL
     SELECT l.rank, l.field, left(CASE WHEN jsonb_typeof(e.item) = 'string' THEN e.item #>> '{}' ELSE e.item::text END, 200),
            CASE l.field WHEN 'specific_dates' THEN 'is not a date (YYYY-MM-DD)'
@@ -61,7 +58,7 @@ problems (rank, field, value, problem) AS (
 )
 SELECT p.field, p.value, p.problem
 FROM problems AS p
-WHERE p_schedule.schedule_type IS NOT NULL
+WHERE btrim(p_schedule.schedule_type) <> ''
 ORDER BY p.rank
 LIMIT 1
 $$;

@@ -1,8 +1,10 @@
 -- Enrols the students of accepted requests and creates their sessions in one set-based statement:
--- enrolled_students and enrolled_courses upserted, sessions and skipped_occurrences inserted, refusals
--- raised, one pg_notify('astegni_sessions') per request. Called by astegni_accept_requests, once for the
--- whole statement (p_check_clashes false: the exclusion constraint guards) or once per request in id
--- order when a clash has to be resolved (p_check_clashes true).
+-- enrolled_students and enrolled_courses upserted (every student of a shared booking), sessions and
+-- skipped_occurrences inserted, one acceptances row per request saying what was made and why not more,
+-- refusals raised, one pg_notify('astegni_sessions') per request. Called by astegni_accept_requests, once
+-- for the whole statement (p_check_clashes false: the exclusion constraint guards) or once per request in
+-- id order when a clash has to be resolved (p_check_clashes true).
+-- Naive timestamps of the app's tables are written in UTC (the caller pins TimeZone for their defaults).
 -- Raises AS006 and AS007 through astegni_refuse_outcome.
 CREATE OR REPLACE FUNCTION public.astegni_apply_acceptance(p_ids integer[], p_check_clashes boolean)
 RETURNS void
@@ -21,6 +23,8 @@ BEGIN
     WITH req AS (
         SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, t.timezone,
                public.astegni_schedule_of(r) AS schedule,
+               public.astegni_schedule_note(public.astegni_schedule_of(r), (now() AT TIME ZONE t.timezone)::date)
+                   AS note,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id,
                coalesce(r.counter_offer_price, p.hourly_rate) AS agreed_price,
@@ -30,25 +34,32 @@ BEGIN
         LEFT JOIN public.tutor_packages AS p ON p.id = r.package_id
         WHERE r.id = ANY (p_ids)
     ),
+    -- Each student of each request: a shared booking enrols its whole roster.
+    enrol AS MATERIALIZED (
+        SELECT req.id, req.tutor_id, req.package_id, req.agreed_price, req.course_ids, s.student_id
+        FROM req
+        CROSS JOIN LATERAL public.astegni_request_students(req.request) AS s (student_id)
+    ),
     enrolment AS (
         -- One row per (tutor, student): the request with the highest id sets package and price.
         INSERT INTO public.enrolled_students AS e (tutor_id, student_id, package_id, agreed_price)
-        SELECT DISTINCT ON (req.tutor_id, req.student_id)
-               req.tutor_id, req.student_id, req.package_id, req.agreed_price
-        FROM req
-        ORDER BY req.tutor_id, req.student_id, req.id DESC
+        SELECT DISTINCT ON (enrol.tutor_id, enrol.student_id)
+               enrol.tutor_id, enrol.student_id, enrol.package_id, enrol.agreed_price
+        FROM enrol
+        ORDER BY enrol.tutor_id, enrol.student_id, enrol.id DESC
         ON CONFLICT (tutor_id, student_id) DO UPDATE
-        SET package_id = excluded.package_id, agreed_price = excluded.agreed_price, updated_at = now()
+        SET package_id = excluded.package_id, agreed_price = excluded.agreed_price,
+            updated_at = now() AT TIME ZONE 'UTC'
     ),
     course AS (
         INSERT INTO public.enrolled_courses AS c (tutor_id, package_id, students_id, course_id)
-        SELECT req.tutor_id, req.package_id, array_agg(DISTINCT req.student_id), min(req.course_ids)
-        FROM req
-        GROUP BY req.tutor_id, req.package_id
+        SELECT enrol.tutor_id, enrol.package_id, array_agg(DISTINCT enrol.student_id), min(enrol.course_ids)
+        FROM enrol
+        GROUP BY enrol.tutor_id, enrol.package_id
         ON CONFLICT ON CONSTRAINT enrolled_courses_tutor_package_key DO UPDATE
         SET students_id = c.students_id || ARRAY(
                 SELECT s FROM unnest(excluded.students_id) AS s WHERE s <> ALL (c.students_id)),
-            updated_at = now()
+            updated_at = now() AT TIME ZONE 'UTC'
         RETURNING c.id, c.tutor_id, c.package_id
     ),
     -- Each request with its course and the number of its shape: requests with the same schedule in the
@@ -71,7 +82,7 @@ BEGIN
     plan AS (
         SELECT b.id AS request_id, b.tutor_id, b.course_id, o.session_date, (b.request).start_time,
                (b.request).end_time, o.starts_at, o.ends_at, o.duration,
-               CASE WHEN btrim(b.message) <> '' THEN jsonb_build_array(b.message) ELSE '[]' END AS topics,
+               CASE WHEN btrim(b.message) <> '' THEN json_build_array(b.message) ELSE '[]'::json END AS topics,
                j.outcome, j.reason, j.clash_session_id
         FROM booked AS b
         JOIN occurrence AS o ON o.shape_id = b.shape_id
@@ -106,15 +117,28 @@ BEGIN
                     FILTER (WHERE plan.outcome = 'refuse'))[1] AS clash_session_id
         FROM plan
         GROUP BY plan.request_id
+    ),
+    told AS MATERIALIZED (
+        SELECT req.*, coalesce(o.created, 0) AS created, o.wanted, o.first_starts_at, o.last_starts_at,
+               o.clash_date, o.clash_session_id,
+               coalesce(req.note, CASE WHEN coalesce(o.created, 0) = 0 THEN 'none_ahead' END) AS outcome_note,
+               (SELECT count(*) FROM enrol WHERE enrol.id = req.id)::integer AS students
+        FROM req
+        LEFT JOIN outcome AS o ON o.request_id = req.id
+    ),
+    recorded AS (
+        INSERT INTO public.acceptances (request_id, accepted_at, sessions_created, students_enrolled, note)
+        SELECT told.id, now(), told.created, told.students, told.outcome_note
+        FROM told
     )
     SELECT count(*) INTO v_requests
-    FROM req
-    LEFT JOIN outcome AS o ON o.request_id = req.id
-    CROSS JOIN LATERAL public.astegni_notify('accepted', req.id, req.tutor_id, req.student_id, o.created,
-                                              o.first_starts_at, o.last_starts_at) AS notified
-    WHERE CASE WHEN o.wanted > v_limit OR o.clash_session_id IS NOT NULL
-               THEN public.astegni_refuse_outcome(req.request, o.wanted::int, v_limit, req.timezone,
-                                                  o.clash_date, o.clash_session_id)
+    FROM told
+    CROSS JOIN LATERAL public.astegni_notify('accepted', told.id, told.tutor_id, told.student_id, told.created,
+                                              told.first_starts_at, told.last_starts_at, told.outcome_note)
+        AS notified
+    WHERE CASE WHEN told.wanted > v_limit OR told.clash_session_id IS NOT NULL
+               THEN public.astegni_refuse_outcome(told.request, told.wanted::int, v_limit, told.timezone,
+                                                  told.clash_date, told.clash_session_id)
                ELSE true END;
 END
 $$;

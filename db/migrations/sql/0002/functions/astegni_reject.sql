@@ -11,7 +11,7 @@ BEGIN
     RETURN QUERY
     UPDATE public.requested_sessions AS q SET status = 'rejected', rejected_reason = p_reason
     WHERE q.id = p_request_id AND (p_tutor_id IS NULL OR q.tutor_id = p_tutor_id) AND q.status <> 'rejected'
-    RETURNING q.id, q.status, q.responded_at, q.rejected_reason;
+    RETURNING q.id, q.status::text, q.responded_at AT TIME ZONE 'UTC', q.rejected_reason;
     IF NOT FOUND THEN
         PERFORM public.astegni_refuse_response(p_request_id, p_tutor_id, 'rejected');
     END IF;

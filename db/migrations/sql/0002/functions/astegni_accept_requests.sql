@@ -2,7 +2,7 @@
 -- statement-level trigger with the ids of the statement's accepted rows (ascending).
 -- Set-based first; if the exclusion constraint reports a clash, the statement's work is undone and
 -- redone one request at a time in id order, so that a later request sees the sessions of an earlier one.
--- Raises AS004, AS005 (astegni_check_requests), AS006, AS007 (astegni_refuse_outcome) and 40001 when a
+-- Raises AS004, AS005, AS012 (astegni_check_requests), AS006, AS007 (astegni_refuse_outcome) and 40001 when a
 -- concurrent transaction booked the slot after this one's snapshot (retry the transaction).
 CREATE OR REPLACE FUNCTION public.astegni_accept_requests(p_ids integer[])
 RETURNS void

@@ -1,0 +1,159 @@
+"""Adopting a live Astegni database: what `astegni db adopt` reports, and `--apply`.
+
+The dry run does everything the upgrade would do inside one transaction and rolls it back, so its
+verdict is the upgrade's own: it builds the baseline (revision 0001) beside the live tables and lists
+how they differ, stamps and upgrades, lists the rows that stop the upgrade with the SQL that resolves
+each, applies that SQL to see the upgrade through, then accepts each pending request alone and notes
+what the rule did. Nothing it does is committed; it holds the upgrade's locks until it rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from alembic import command
+from psycopg.rows import dict_row
+from sqlalchemy.engine import Connection
+
+from astegni import migrations, queries
+from astegni.database import engine
+from astegni.errors import AstegniError, UpgradeBlocked, translate
+
+BASELINE = "0001"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A baseline table or column the live database lacks, or has with another type or nullability."""
+
+    table: str
+    column: str | None
+    baseline: str
+    live: str | None  # None: missing
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What accepting one pending request alone would do under the rule."""
+
+    request_id: int
+    tutor_id: int
+    schedule: str
+    sessions_created: int | None = None
+    students_enrolled: int | None = None
+    note: str | None = None
+    refusal: AstegniError | None = None
+
+
+@dataclass
+class Report:
+    revision: str | None
+    differences: list[Difference] = field(default_factory=list)
+    blockers: list[dict[str, Any]] = field(default_factory=list)
+    failure: str | None = None  # why the upgrade would fail, other than the blockers
+    trials: list[Trial] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """Whether `astegni db adopt --apply` would succeed as the database is now."""
+        return not self.blockers and self.failure is None
+
+
+def inspect(url: str) -> Report:
+    """The dry run: the report, with nothing committed."""
+    sa_engine = engine(url)
+    try:
+        with sa_engine.connect() as conn:
+            conn.begin()
+            driver = _driver(conn)
+            report = Report(revision=migrations.revision(driver))
+            report.differences = _differences(driver)
+            with conn.begin_nested() as attempt:
+                try:
+                    _upgrade(conn, url, report.revision)
+                except UpgradeBlocked as blocked:
+                    report.blockers = blocked.blockers
+                    attempt.rollback()
+                except Exception as error:  # any other reason the real upgrade would fail
+                    report.failure = _reason(error)
+                    attempt.rollback()
+            if report.blockers:
+                # With the resolutions applied, as the admin would: does the upgrade then go through?
+                with conn.begin_nested() as attempt:
+                    try:
+                        for blocker in report.blockers:
+                            driver.execute(blocker["resolution"])
+                        _upgrade(conn, url, report.revision)
+                    except Exception as error:
+                        report.failure = f"after the resolutions below: {_reason(error)}"
+                        attempt.rollback()
+            if report.failure is None:
+                report.trials = _trials(conn, driver)
+            conn.rollback()
+    finally:
+        sa_engine.dispose()
+    return report
+
+
+def apply(url: str) -> None:
+    """Stamps an unversioned database at the baseline and upgrades it to head, in one transaction."""
+    sa_engine = engine(url)
+    try:
+        with sa_engine.connect() as conn, conn.begin():
+            _upgrade(conn, url, migrations.revision(_driver(conn)))
+    finally:
+        sa_engine.dispose()
+
+
+def _upgrade(conn: Connection, url: str, revision: str | None) -> None:
+    config = migrations.alembic_config(url)
+    config.attributes["connection"] = conn
+    if revision is None:
+        command.stamp(config, BASELINE)
+    command.upgrade(config, "head")
+
+
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _differences(driver: psycopg.Connection[Any]) -> list[Difference]:
+    """The baseline built in a schema of its own (rolled back with the rest), compared column by column."""
+    driver.execute(queries.BASELINE_SCHEMA)
+    driver.execute((migrations.FROZEN_DIR / BASELINE / "up.sql").read_text())
+    driver.execute("RESET search_path")
+    with driver.cursor(row_factory=dict_row) as cursor:
+        rows = cursor.execute(queries.BASELINE_DIFFERENCES).fetchall()
+    return [Difference(**row) for row in rows]
+
+
+def _trials(conn: Connection, driver: psycopg.Connection[Any]) -> list[Trial]:
+    with driver.cursor(row_factory=dict_row) as cursor:
+        pending = cursor.execute(queries.PENDING_REQUESTS).fetchall()
+    trials = []
+    for request in pending:
+        with conn.begin_nested() as attempt:
+            try:
+                with driver.cursor(row_factory=dict_row) as cursor:
+                    [row] = cursor.execute(queries.ACCEPT, {"request_id": request["id"], "tutor_id": None})
+                trials.append(Trial(request["id"], request["tutor_id"], request["schedule"],
+                                    sessions_created=row["sessions_created"],
+                                    students_enrolled=row["students_enrolled"], note=row["note"]))
+            except psycopg.Error as error:
+                trials.append(Trial(request["id"], request["tutor_id"], request["schedule"],
+                                    refusal=translate(error) or AstegniError(_reason(error))))
+            attempt.rollback()
+    return trials
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, psycopg.Error) and error.diag.message_primary:
+        return f"{error.diag.sqlstate}: {error.diag.message_primary}"
+    orig = getattr(error, "orig", None)
+    if isinstance(orig, psycopg.Error):
+        return _reason(orig)
+    return " ".join(str(error).split())
