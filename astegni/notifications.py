@@ -32,6 +32,7 @@ class Notification:
     sessions: int
     first_starts_at: dt.datetime | None
     last_starts_at: dt.datetime | None
+    note: str | None = None  # an acceptance's note (astegni.accept.NOTES): why not more sessions
 
     @classmethod
     def from_payload(cls, payload: str) -> Notification:
@@ -44,6 +45,7 @@ class Notification:
             sessions=int(data["sessions"]),
             first_starts_at=_instant(data["first_starts_at"]),
             last_starts_at=_instant(data["last_starts_at"]),
+            note=data.get("note"),
         )
 
     def as_json(self) -> str:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import psycopg
 import pytest
 
+import astegni
 from astegni.errors import InconsistentSession, ScheduleConflict, translate
-from tests.support import next_year, scalar
+from tests.support import ROOT, next_year, scalar
 
 # tutor_sessions_endpoints.create_session
 CREATE_SESSION = """
@@ -154,3 +156,17 @@ def test_the_apps_reject_path(app):
                          " FROM requested_sessions WHERE id = 8").fetchone()
     assert stamps is not None and stamps[0] == stamps[1] and stamps[2] < dt.timedelta(minutes=1)
     assert app.execute(REJECT, ("rejected", None, 8, 1)).fetchone() is None  # not pending any more
+
+
+def test_the_handlers_booking_rows_follow_the_rules_enrolments(app):
+    # The statement docs/adopting.md gives the app's PATCH handler, run as written there.
+    bookings = re.search(r'BOOKINGS = """(.*?)"""', (ROOT / "docs" / "adopting.md").read_text(), re.S)
+    assert bookings is not None
+    count = "SELECT count(*) FROM user_investments WHERE investment_type = 'booking'"
+    before = scalar(app, count)
+    astegni.accept(app, 7)  # a shared booking: two children
+    app.execute(bookings.group(1), {"request_id": 7})
+    assert scalar(app, count) == before + 2
+    app.execute(bookings.group(1), {"request_id": 7})  # once per enrolment
+    app.commit()
+    assert scalar(app, count) == before + 2

@@ -91,6 +91,10 @@ class Checks:
     def after_accept_one(self, out):
         assert (status(self.conn, 1), sessions(self.conn, 1)) == ("accepted", 16)
 
+    def after_acceptance_notes(self, out):
+        assert rows(1) in out
+        assert re.search(r"1 \|\s+16 \|\s+1 \|\s*$", out, re.M)  # made in full: no note
+
     def after_accept_many(self, out):
         assert "UPDATE 2" in out
         assert [status(self.conn, r) for r in (2, 3)] == ["accepted", "accepted"]
