@@ -1,9 +1,17 @@
 """An independent model of the acceptance contract (issues 2 and 3), in plain Python.
 
 Written from the issue texts, not from the SQL: given a request's schedule fields, the tutor's zone
-and the moment of acceptance, it says which sessions acceptance must make and which occurrences it
-must record as skipped ('past', 'dst_gap'), or which refusal it must raise. The property tests
-compare the database with it; a disagreement is a bug in one of the two.
+and the moment of acceptance, it says which sessions acceptance must make, which occurrences it
+must record as skipped ('past', 'dst_gap') and the note it must record in `acceptances`, or which
+refusal it must raise. The property tests compare the database with it; a disagreement is a bug in
+one of the two.
+
+What is missing is not wrong: a request without a schedule type (NULL or blank), without dates
+(specific, NULL or []), without weekdays (recurring, NULL or []) or without a start or end time is
+accepted with no session and a note saying which ('no_schedule', 'no_dates', 'no_days', 'no_times');
+only a value that is there and malformed is refused. A recurring window whose years have all passed
+(the app's form ticks last year by default) is ignored, months included: the weeks horizon applies
+(note 'window_passed'). A schedule that is there in full but leaves nothing to make gets 'none_ahead'.
 
 Wall-clock times are read as PostgreSQL's `(date + time) AT TIME ZONE zone` reads them: a time
 that a DST change skips or repeats is the later of its two possible instants.
@@ -55,12 +63,17 @@ class Skip:
     reason: str  # 'past' | 'dst_gap'
 
 
+NOTES = ("no_schedule", "no_dates", "no_days", "no_times", "window_passed", "none_ahead")
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What acceptance makes: sessions and skipped occurrences, both in date order."""
+    """What acceptance makes: sessions and skipped occurrences, both in date order, and the note it
+    records (one of NOTES, or None when the schedule was made in full)."""
 
     sessions: tuple[Occurrence, ...]
     skipped: tuple[Skip, ...]
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,25 +111,43 @@ def expected(request: Request, zone_name: str, now: dt.datetime, *, weeks: int =
 
 
 def _plan(request: Request, zone: ZoneInfo, now: dt.datetime, weeks: int, limit: int) -> Plan:
-    if request.schedule_type is None:
-        return Plan((), ())  # requests made before schedules existed
+    plan = _schedule(request, zone, now, weeks, limit)
+    if plan.note is None and not plan.sessions:
+        return Plan(plan.sessions, plan.skipped, "none_ahead")
+    return plan
+
+
+def _schedule(request: Request, zone: ZoneInfo, now: dt.datetime, weeks: int, limit: int) -> Plan:
+    """The plan, its note left unset when nothing is missing. Every value that is there is judged
+    first (type, times, then the lists in field order); only then does a missing one stop the plan."""
+    if request.schedule_type is None or not request.schedule_type.strip(" "):
+        return Plan((), (), "no_schedule")  # requests made before schedules existed, or left blank
     kind = request.schedule_type.strip(" ").lower()
     if kind not in SCHEDULE_TYPES:
         raise _Refused("InvalidSchedule", "schedule_type")
     start, end = request.start_time, request.end_time
-    if start is None:
-        raise _Refused("InvalidSchedule", "start_time")
-    if end is None or end == start:
+    if start is not None and end == start:
         raise _Refused("InvalidSchedule", "end_time")
     today = now.astimezone(zone).date()
+    timeless = Plan((), (), "no_times")
     if kind != "recurring":
         dates = _dates(request.specific_dates)
+        if dates is None:
+            return Plan((), (), "no_dates")
+        if start is None or end is None:
+            return timeless
         return _specific(dates, start, end, zone, now, limit)
     weekdays = _names(request.days, WEEKDAYS, "days")
-    if weekdays is None:
-        raise _Refused("InvalidSchedule", "days")
     months = _names(request.months, MONTHS, "months")
     years = _years(request.year_range)
+    if weekdays is None:
+        return Plan((), (), "no_days")
+    if start is None or end is None:
+        return timeless
+    if years is not None and years[-1] < today.year:
+        # a stale window: ignored with its months, the weeks horizon instead
+        plan = _horizon(weekdays, start, end, zone, now, today, weeks, limit)
+        return Plan(plan.sessions, plan.skipped, "window_passed")
     if months is None and years is None:
         return _horizon(weekdays, start, end, zone, now, today, weeks, limit)
     if years is None:
@@ -171,9 +202,12 @@ def _years(value: Any) -> list[int] | None:
     return list(range(first, last + 1))
 
 
-def _dates(value: Any) -> list[dt.date]:
-    """The distinct dates of specific_dates ('YYYY-MM-DD', surrounding blanks allowed)."""
-    if not isinstance(value, list) or not value:
+def _dates(value: Any) -> list[dt.date] | None:
+    """The distinct dates of specific_dates ('YYYY-MM-DD', surrounding blanks allowed); None when
+    unset (NULL or [])."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list):
         raise _Refused("InvalidSchedule", "specific_dates")
     dates = set()
     for item in value:

@@ -87,6 +87,9 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| concurrent clients accepting different requests of one (tutor, package) | "
         f"{f['concurrency_clients:one_course']} clients, {f['concurrency_one_course_requests']} "
         f"requests: every student in `students_id` once |",
+        f"| concurrent clients accepting shared bookings of one course, rosters overlapping | "
+        f"{f['concurrency_clients:shared_bookings']} clients, "
+        f"{f['concurrency_shared_booking_requests']} requests: every roster student enrolled once |",
         f"| backends terminated (`pg_terminate_backend`) mid bulk acceptance | "
         f"{f['faults_backend_terminated']} |",
         f"| clients whose connection was killed inside `astegni.accept` | "
@@ -116,12 +119,14 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "",
         "- `tests/test_properties.py`: Hypothesis generates requests (weekday subsets with odd "
         "spellings, duplicate, past and impossible dates, times across midnight and inside DST "
-        "changes, month and year windows, wrong types) for tutors in America/New_York, "
-        "Europe/Berlin, Australia/Lord_Howe, Asia/Kathmandu and Africa/Addis_Ababa; the database "
-        "must make exactly the sessions and skipped occurrences of `tests/reference.py` (written "
-        "from the contract, not from the SQL), or refuse with the same error and field and leave "
-        "nothing behind. Fixed moments (DST nights, month and year ends) are unit tests of the "
-        "reference.",
+        "changes, month and year windows, stale year windows, missing lists and times, wrong "
+        "types) for tutors in America/New_York, Europe/Berlin, Australia/Lord_Howe, Asia/Kathmandu "
+        "and Africa/Addis_Ababa, accepted by clients in TimeZones of their own; the database must "
+        "make exactly the sessions and skipped occurrences of `tests/reference.py` (written from "
+        "the contract, not from the SQL), record its note in `acceptances` and stamp the app's "
+        "naive timestamp columns with UTC wall-clock time, or refuse with the same error and field "
+        "and leave nothing behind. Fixed moments (DST nights, month and year ends, stale windows) "
+        "are unit tests of the reference.",
         "- `tests/test_concurrency.py`: 16 autocommit connections race; no deadlock or "
         "serialization error escapes the Python layer.",
         "- `tests/test_faults.py`: faults are injected once the acceptance is observed writing "

@@ -98,7 +98,8 @@ def test_same_200_requests_accepted_by_16_clients_in_shuffled_orders(db_url: str
                 "SELECT session_date, starts_at, ends_at FROM sessions WHERE request_id = %s"
                 " ORDER BY session_date", (request_id,)).fetchall()
             assert made == [(o.session_date, o.starts_at, o.ends_at) for o in plan.sessions]
-            assert acceptance.sessions_created == len(made)
+            assert (acceptance.sessions_created, acceptance.students_enrolled, acceptance.note) == (
+                len(made), 1, plan.note)
         pending = conn.execute(
             "SELECT count(*) FROM requested_sessions WHERE status <> 'accepted'").fetchone()
         assert pending == (0,)
@@ -143,3 +144,46 @@ def test_16_clients_accepting_one_course_list_every_student_once(db_url: str) ->
     assert sorted(sessions) == sorted((r, 16) for r in ids)
     record("concurrency_clients:one_course", CLIENTS)
     record("concurrency_one_course_requests", len(ids))
+
+
+def test_16_clients_accepting_shared_bookings_with_overlapping_rosters(db_url: str) -> None:
+    """Shared bookings of one course whose rosters overlap: every student of every roster is
+    enrolled once, in the course once, whichever client gets there first."""
+    rng = random.Random(16)
+    per_client, roster_size = 4, 3
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        f = Factory(conn)
+        tutor = f.tutor("Asia/Kathmandu")
+        package = f.package(tutor)
+        pool = [f.student()[1] for _ in range(12)]
+        rosters: dict[int, set[int]] = {}
+        for _ in range(CLIENTS * per_client):
+            user, own = f.student()
+            others = rng.sample(pool, roster_size)
+            request_id = f.request(tutor, user, package_id=package, num_students=roster_size + 1,
+                                   schedule_type="recurring", days=["tue", "sat"])
+            conn.execute("INSERT INTO requested_session_students (requested_session_id,"
+                         " student_profile_id, is_primary) SELECT %s, s, s = %s"
+                         " FROM unnest(%s::int[]) AS s", (request_id, own, [own, *others]))
+            rosters[request_id] = {own, *others}
+    ids = list(rosters)
+    work = [ids[i::CLIENTS] for i in range(CLIENTS)]
+
+    outcomes = _race(db_url, work, astegni.accept)
+
+    assert [o for o in outcomes if o[0] != "won"] == []
+    assert sorted((request_id, a.students_enrolled, a.sessions_created)
+                  for _, request_id, a in outcomes) == sorted(
+        (r, roster_size + 1, 16) for r in ids)
+    everyone = sorted(set().union(*rosters.values()))
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        [(students_id,)] = conn.execute(
+            "SELECT students_id FROM enrolled_courses WHERE tutor_id = %s AND package_id = %s",
+            (tutor, package)).fetchall()
+        enrolled = conn.execute(
+            "SELECT student_id, count(*) FROM enrolled_students WHERE tutor_id = %s"
+            " GROUP BY student_id ORDER BY 1", (tutor,)).fetchall()
+    assert sorted(students_id) == everyone
+    assert enrolled == [(s, 1) for s in everyone]
+    record("concurrency_clients:shared_bookings", CLIENTS)
+    record("concurrency_shared_booking_requests", len(ids))

@@ -43,7 +43,8 @@ def _bulk_requests(conn: psycopg.Connection[Any], count: int) -> None:
     tutors = [f.tutor(zones[i % 5]) for i in range(count // 20)]
     packages = [f.package(t) for t in tutors]
     conn.execute(
-        "WITH u AS (INSERT INTO users SELECT FROM generate_series(1, %(n)s) RETURNING id),"
+        "WITH u AS (INSERT INTO users (email, password_hash)"
+        "   SELECT gen_random_uuid() || '@bulk.test', 'x' FROM generate_series(1, %(n)s) RETURNING id),"
         " s AS (INSERT INTO student_profiles (user_id) SELECT id FROM u RETURNING id, user_id),"
         " n AS (SELECT row_number() OVER (ORDER BY id) - 1 AS i, * FROM s)"
         " INSERT INTO requested_sessions (tutor_id, requester_id, requester_type, package_id,"
@@ -55,21 +56,25 @@ def _bulk_requests(conn: psycopg.Connection[Any], count: int) -> None:
         {"n": count, "tutors": tutors, "packages": packages})
 
 
-def _states(conn: psycopg.Connection[Any]) -> dict[tuple[str, int, int], int]:
-    """How many requests are in each (status, sessions, enrolments) state."""
+def _states(conn: psycopg.Connection[Any]) -> dict[tuple[Any, ...], int]:
+    """How many requests are in each (status, sessions, enrolments, acceptance record) state; the
+    record is (sessions_created, students_enrolled, note), or None."""
     rows = conn.execute(
         "SELECT r.status, (SELECT count(*) FROM sessions WHERE request_id = r.id),"
         " (SELECT count(*) FROM enrolled_students e WHERE e.tutor_id = r.tutor_id"
-        "   AND e.student_id = r.requested_to_id), count(*)"
-        " FROM requested_sessions r GROUP BY 1, 2, 3").fetchall()
-    return {(status, sessions, enrolled): n for status, sessions, enrolled, n in rows}
+        "   AND e.student_id = r.requested_to_id),"
+        " (SELECT array[a.sessions_created, a.students_enrolled]::text[] || a.note"
+        "  FROM acceptances a WHERE a.request_id = r.id), count(*)"
+        " FROM requested_sessions r GROUP BY 1, 2, 3, 4").fetchall()
+    return {(status, sessions, enrolled, tuple(record) if record else None): n
+            for status, sessions, enrolled, record, n in rows}
 
 
 def _assert_all_or_nothing(conn: psycopg.Connection[Any], count: int) -> dict[str, int]:
     states = _states(conn)
-    assert set(states) <= {("accepted", 24, 1), ("pending", 0, 0)}, states
+    assert set(states) <= {("accepted", 24, 1, ("24", "1", None)), ("pending", 0, 0, None)}, states
     assert sum(states.values()) == count
-    return {status: n for (status, _, _), n in states.items()}
+    return {status: n for (status, *_), n in states.items()}
 
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -166,9 +171,10 @@ def test_client_losing_its_connection_inside_accept_gets_a_clear_error(db_url: s
         assert conn.execute(
             "SELECT r.status, (SELECT count(*) FROM sessions WHERE request_id = r.id),"
             " (SELECT count(*) FROM enrolled_students WHERE student_id = %s),"
-            " (SELECT %s = ANY(students_id) FROM enrolled_courses WHERE tutor_id = r.tutor_id)"
+            " (SELECT %s = ANY(students_id) FROM enrolled_courses WHERE tutor_id = r.tutor_id),"
+            " (SELECT count(*) FROM acceptances WHERE request_id = r.id)"
             " FROM requested_sessions r WHERE r.id = %s",
-            (student, student, request_id)).fetchone() == ("pending", 0, 0, False)
+            (student, student, request_id)).fetchone() == ("pending", 0, 0, False, 0)
         assert astegni.accept(conn, request_id).sessions_created == 16
     record("faults_client_connection_lost", 1)
     record("fault_requests_in_flight", 1)

@@ -4,14 +4,15 @@ Absence is shown without waiting on a clock: a later notification (a sentinel) a
 """
 
 import datetime as dt
+import json
 
 import psycopg
 import pytest
 
 import astegni
 from astegni.errors import NotConfigured
-from astegni.notifications import Notification, listen
-from tests.support import MON_WED_FRI, Factory
+from astegni.notifications import CHANNEL, Notification, listen
+from tests.support import MON_WED_FRI, Factory, next_year, scalar
 
 
 def starts(conn, request_id, status=None):
@@ -102,3 +103,43 @@ def test_as_json_round_trips(conn, listener):
 def test_listen_needs_autocommit(db_url):
     with psycopg.connect(db_url) as connection, pytest.raises(NotConfigured):
         listen(connection)
+
+
+def test_payload_names_why_an_acceptance_made_fewer_sessions(conn, listener):
+    """The payload's "note" is the acceptance's note: a schedule that is not there yet enrols the
+    student with no session and says which part is missing; a stale year window takes the weeks
+    horizon; a full schedule has none."""
+    f = Factory(conn)
+    stale = next_year(conn) - 3  # past in every zone
+    shapes = {
+        None: MON_WED_FRI,
+        "no_schedule": {"schedule_type": None},
+        "no_dates": {"schedule_type": "specific_dates", "specific_dates": []},
+        "no_days": {"schedule_type": "recurring", "days": None},
+        "no_times": {**MON_WED_FRI, "end_time": None},
+        "window_passed": {**MON_WED_FRI, "months": ["jan"], "year_range": [stale]},
+        "none_ahead": {"schedule_type": "specific_dates", "specific_dates": [f"{stale}-01-05"]},
+    }
+    requests = {f.pending(**fields): note for note, fields in shapes.items()}
+    listener.execute("LISTEN " + CHANNEL)
+    acceptances = {request: astegni.accept(conn, request) for request in requests}
+    # A safety net, not a clock the test waits on: all of them are committed before this reads.
+    payloads = [json.loads(n.payload) for n in listener.notifies(stop_after=len(requests), timeout=60)
+                if n.channel == CHANNEL]
+    assert sorted(p["request_id"] for p in payloads) == sorted(requests)
+    for payload in payloads:
+        request = payload["request_id"]
+        count, first, last = starts(conn, request)
+        assert set(payload) == {"event", "request_id", "tutor_id", "student_id", "sessions",
+                                "first_starts_at", "last_starts_at", "note"}
+        assert (payload["event"], payload["note"], payload["sessions"]) == (
+            "accepted", requests[request], count)
+        assert acceptances[request].note == requests[request]
+        assert scalar(conn, "SELECT note FROM acceptances WHERE request_id = %s",
+                      request) == requests[request]
+        event = Notification.from_payload(json.dumps(payload))
+        assert (event.first_starts_at, event.last_starts_at) == (first, last)
+        assert count == (24 if requests[request] in (None, "window_passed") else 0)
+        # Enrolled either way: the schedule never holds up the enrolment.
+        assert scalar(conn, "SELECT count(*) FROM enrolled_students WHERE student_id = %s",
+                      payload["student_id"]) == 1

@@ -1,10 +1,12 @@
 """Property tests: the database's acceptance against the reference model (tests/reference.py).
 
 Hypothesis generates requests (odd weekday spellings, duplicate, past and impossible dates, times
-across midnight and inside DST changes, month and year windows, one defect at a time) for tutors in
-zones with and without DST; each is accepted in a transaction that is rolled back afterwards, and
-the database must either make exactly the reference's sessions and skipped occurrences or refuse
-with the reference's error and field, leaving nothing behind.
+across midnight and inside DST changes, month and year windows, stale year windows, missing lists and
+times, one defect at a time) for tutors in zones with and without DST; each is accepted in a
+transaction that is rolled back afterwards, by a client in a TimeZone of its own, and the database
+must either make exactly the reference's sessions and skipped occurrences, record the reference's
+note and stamp the app's naive columns with UTC wall-clock time, or refuse with the reference's error
+and field, leaving nothing behind.
 
 The moment of acceptance is the transaction's now(): it is read first, in the same transaction, and
 the request's dates are drawn relative to it. Fixed moments (DST nights, month and year ends) are
@@ -37,6 +39,8 @@ from tests.support import Factory, scalar, sessions
 
 ZONES = ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu",
          "Africa/Addis_Ababa")
+# The client's TimeZone setting: the rule's stamps of the app's naive columns are UTC whatever it is.
+CLIENT_ZONES = ("UTC", "Asia/Tokyo", "America/Los_Angeles", "Africa/Addis_Ababa")
 
 _BASE = settings(deadline=None, database=None, print_blob=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -111,7 +115,11 @@ def check_against_reference(conn: psycopg.Connection[Any], data: st.DataObject) 
     Returns the outcome's kind, for Hypothesis' statistics."""
     tutors, student_user = _people(conn)
     with conn.transaction(force_rollback=True):
-        now: dt.datetime = scalar(conn, "SELECT now()")
+        client_zone = data.draw(st.sampled_from(CLIENT_ZONES), label="client TimeZone")
+        conn.execute("SELECT set_config('TimeZone', %s, true)", (client_zone,))
+        # In UTC: Python never calls a wall-clock time that a zone repeats equal to a datetime of
+        # another zone (PEP 495), so every instant is compared in UTC.
+        now: dt.datetime = scalar(conn, "SELECT now()").astimezone(dt.UTC)
         zone = data.draw(st.sampled_from(ZONES), label="zone")
         request = data.draw(requests(zone, now), label="request")
         message = data.draw(messages(), label="message")
@@ -122,22 +130,32 @@ def check_against_reference(conn: psycopg.Connection[Any], data: st.DataObject) 
             days=_jsonb(request.days), specific_dates=_jsonb(request.specific_dates),
             months=_jsonb(request.months), year_range=_jsonb(request.year_range),
             start_time=request.start_time, end_time=request.end_time, message=message)
+        acceptance, refused = None, None
         try:
             with conn.transaction():
                 acceptance = _accept(conn, request_id, method)
         except AstegniError as error:
-            assert isinstance(want, Refusal), f"refused {error!r} {error.detail}, expected {want}"
-            assert (type(error).__name__, getattr(error, "field", None)) == (want.error, want.field)
+            refused = error
+        # Read back in UTC (see above): the acceptance has run in the client's zone.
+        conn.execute("SELECT set_config('TimeZone', 'UTC', true)")
+        if refused is not None:
+            assert isinstance(want, Refusal), f"refused {refused!r} {refused.detail}, expected {want}"
+            assert (type(refused).__name__, getattr(refused, "field", None)) == (
+                want.error, want.field)
             _assert_nothing_behind(conn, request_id, tutors[zone])
             outcome = f"refused {want.error}"
         else:
             assert isinstance(want, Plan), f"accepted, expected the refusal {want}"
             _assert_plan(conn, request_id, request, message, want, now)
             if acceptance is not None:  # what the Python layer reports is what was made
-                assert acceptance.sessions_created == len(want.sessions)
+                assert (acceptance.responded_at.astimezone(dt.UTC), acceptance.sessions_created,
+                        acceptance.students_enrolled, acceptance.note) == (
+                    now, len(want.sessions), 1, want.note)
                 assert sorted((s.session_date, s.reason) for s in acceptance.skipped) == [
                     (s.occurrence.session_date, s.reason) for s in want.skipped]
             outcome = "accepted" if want.sessions else "accepted, no session"
+            if want.note:
+                outcome += f" ({want.note})"
     record("property_examples", 1)
     record(f"property_outcome:{outcome}", 1)
     return outcome
@@ -145,18 +163,28 @@ def check_against_reference(conn: psycopg.Connection[Any], data: st.DataObject) 
 
 def _assert_plan(conn: psycopg.Connection[Any], request_id: int, request: Request,
                  message: str | None, want: Plan, now: dt.datetime) -> None:
-    status, responded_at = conn.execute(
-        "SELECT status, responded_at FROM requested_sessions WHERE id = %s",
-        (request_id,)).fetchone() or (None, None)
-    assert (status, responded_at) == ("accepted", now)
-    made = sessions(conn, request_id,
-                    "session_date, starts_at, ends_at, start_time, end_time, duration, topics")
+    utc_now = now.astimezone(dt.UTC).replace(tzinfo=None)  # the app's naive columns: UTC wall clock
+    stamps = conn.execute(
+        "SELECT r.status, r.responded_at, r.updated_at, e.enrolled_at, e.created_at, e.updated_at,"
+        "   c.enrolled_at, c.created_at, c.updated_at, a.accepted_at, a.sessions_created,"
+        "   a.students_enrolled, a.note"
+        " FROM requested_sessions AS r"
+        " JOIN enrolled_students AS e ON e.tutor_id = r.tutor_id AND e.package_id = r.package_id"
+        " JOIN enrolled_courses AS c ON c.tutor_id = r.tutor_id AND c.package_id = r.package_id"
+        " JOIN acceptances AS a ON a.request_id = r.id"
+        " WHERE r.id = %s", (request_id,)).fetchall()
+    assert stamps == [("accepted", *[utc_now] * 8, now, len(want.sessions), 1, want.note)]
+    made = sessions(conn, request_id, "session_date, starts_at, ends_at, start_time, end_time,"
+                                      " duration, topics, status, created_at, updated_at")
     assert [(d, s, e) for d, s, e, *_ in made] == [
         (o.session_date, o.starts_at, o.ends_at) for o in want.sessions]
-    topics = [message] if message and message.strip(" ") else []
-    for _, starts_at, ends_at, start_time, end_time, duration, row_topics in made:
+    topics = [message] if message and message.strip(" ") else []  # sessions.topics is json: a list
+    for (_, starts_at, ends_at, start_time, end_time, duration, row_topics, status, created_at,
+         updated_at) in made:
         assert (start_time, end_time, row_topics) == (request.start_time, request.end_time, topics)
-        assert duration * 60 == (ends_at - starts_at).total_seconds()
+        assert (status, created_at, updated_at) == ("scheduled", utc_now, utc_now)
+        # in UTC: Python subtracts two datetimes of one tzinfo (the client's zone) by wall clock
+        assert duration * 60 == (ends_at.astimezone(dt.UTC) - starts_at.astimezone(dt.UTC)).total_seconds()
     assert _skipped(conn, request_id) == [
         (s.occurrence.session_date, s.occurrence.starts_at, s.occurrence.ends_at, s.reason)
         for s in want.skipped]
@@ -171,10 +199,11 @@ def _assert_nothing_behind(conn: psycopg.Connection[Any], request_id: int, tutor
         " (SELECT count(*) FROM sessions WHERE request_id = r.id),"
         " (SELECT count(*) FROM skipped_occurrences WHERE request_id = r.id),"
         " (SELECT count(*) FROM enrolled_students WHERE tutor_id = r.tutor_id),"
-        " (SELECT count(*) FROM enrolled_courses WHERE tutor_id = r.tutor_id)"
+        " (SELECT count(*) FROM enrolled_courses WHERE tutor_id = r.tutor_id),"
+        " (SELECT count(*) FROM acceptances WHERE request_id = r.id)"
         " FROM requested_sessions r WHERE r.id = %s AND r.tutor_id = %s",
         (request_id, tutor)).fetchone()
-    assert row == ("pending", None, 0, 0, 0, 0)
+    assert row == ("pending", None, 0, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -299,11 +328,12 @@ def requests(draw: st.DrawFn, zone: str, now: dt.datetime) -> Request:
         end = None  # type: ignore[assignment]
     elif time_defect == "equal":
         end = start
-    if kind == "none":
-        return Request(start_time=start, end_time=end)
+    if kind == "none":  # no schedule yet: NULL or blank, whatever the rest says
+        return Request(schedule_type=draw(st.sampled_from([None, "", "   "])), start_time=start,
+                       end_time=end, days=draw(st.sampled_from([None, ["monday"], ["xyz"]])))
     if kind == "unknown":
-        return Request(schedule_type=draw(st.sampled_from(["weekly", "", "daily", "specific dates",
-                                                           "recurrent"])),
+        return Request(schedule_type=draw(st.sampled_from(["weekly", "daily", "specific dates",
+                                                           "recurrent", "_"])),
                        days=["monday"], start_time=start, end_time=end)
     spelling = draw(st.sampled_from([str.lower, str.upper, str.title]))
     if kind == "specific":
@@ -319,9 +349,13 @@ def requests(draw: st.DrawFn, zone: str, now: dt.datetime) -> Request:
 @st.composite
 def specific_dates(draw: st.DrawFn, zone: str, today: dt.date) -> Any:
     day = dates(zone, today)
-    if draw(st.integers(0, 3)) == 0:  # near the session limit: a run of consecutive days
+    run = draw(st.integers(0, 7))
+    if run == 0:  # near the session limit: a run of consecutive days
         first = today + dt.timedelta(days=draw(st.integers(-5, 30)))
         chosen = [first + dt.timedelta(days=k) for k in range(draw(st.integers(190, 215)))]
+    elif run == 1:  # every date past: nothing ahead
+        chosen = draw(st.lists(st.integers(1, 30).map(lambda k: today - dt.timedelta(days=k)),
+                               min_size=1, max_size=4))
     else:
         chosen = draw(st.lists(day, min_size=1, max_size=12))
         chosen += draw(st.lists(st.sampled_from(chosen), max_size=3))  # duplicates
@@ -355,8 +389,14 @@ def recurrence(draw: st.DrawFn, today: dt.date) -> dict[str, Any]:
         st.tuples(year, st.integers(0, 2)).map(lambda p: [p[0], p[0] + p[1]])))
     if draw(st.booleans()):  # the weeks horizon
         months, year_range = draw(st.sampled_from([(None, None), ([], None), (None, [])]))
-    field = draw(st.sampled_from([None] * 10 + ["days", "months", "year_range"]))
-    if field == "days":
+    field = draw(st.sampled_from([None] * 10 + ["days", "months", "year_range", "no days",
+                                                "months gone"]))
+    if field == "no days":  # not chosen yet: enrolled, no session
+        days = draw(st.sampled_from([None, []]))
+    elif field == "months gone" and today.month > 1:  # this year's window, its months all past
+        months = draw(name_list(MONTHS[:today.month - 1], 1))
+        year_range = draw(st.sampled_from([today.year, [today.year], [str(today.year)]]))
+    elif field == "days":
         days = draw(st.one_of(
             st.sampled_from([[], None, {"monday": 1}, "monday", 1]),
             st.tuples(st.sampled_from(NOT_A_NAME + NOT_A_STRING), st.integers(0, len(days))).map(
@@ -472,7 +512,7 @@ def test_reference_month_end_today_counts_only_after_now() -> None:
     assert [o.session_date for o in plan.sessions] == [dt.date(2027, 1, 31)]
     late = expected(Request("recurring", days=["sun"], months=["jan"]), "America/New_York",
                     now + dt.timedelta(minutes=1))
-    assert late == Plan((), ())
+    assert late == Plan((), (), "none_ahead")
 
 
 def test_reference_specific_dates_past_duplicates_and_overnight() -> None:
@@ -489,8 +529,15 @@ def test_reference_specific_dates_past_duplicates_and_overnight() -> None:
 
 @pytest.mark.parametrize(("request_", "field", "error"), [
     (Request("weekly", days=["mon"]), "schedule_type", "InvalidSchedule"),
-    (Request("recurring", days=["mon"], start_time=None), "start_time", "InvalidSchedule"),
     (Request("recurring", days=["mon"], end_time=dt.time(10)), "end_time", "InvalidSchedule"),
+    # a value that is there is judged even when another is missing
+    (Request("recurring", days=["mon", "xyz"], start_time=None), "days", "InvalidSchedule"),
+    (Request("recurring", days=[], months=["sept"]), "months", "InvalidSchedule"),
+    (Request("recurring", days=None, year_range=[2026, 2025]), "year_range", "InvalidSchedule"),
+    (Request("recurring", days="monday"), "days", "InvalidSchedule"),
+    (Request("specific", specific_dates={"dates": []}, end_time=None), "specific_dates",
+     "InvalidSchedule"),
+    (Request("specific", specific_dates="2027-02-03"), "specific_dates", "InvalidSchedule"),
     (Request("recurring", days=[" Tues "]), "days", "InvalidSchedule"),
     (Request("recurring", days=["mon"], months=["sept"]), "months", "InvalidSchedule"),
     (Request("recurring", days=["mon"], year_range=[2028, 2027]), "year_range", "InvalidSchedule"),
@@ -501,3 +548,54 @@ def test_reference_specific_dates_past_duplicates_and_overnight() -> None:
 ])
 def test_reference_refusals(request_: Request, field: str, error: str) -> None:
     assert expected(request_, "Europe/Berlin", _utc("2027-01-01 00:00")) == Refusal(error, field)
+
+
+@pytest.mark.parametrize(("request_", "note"), [
+    (Request(None, days=["xyz"], start_time=None), "no_schedule"),
+    (Request("", days=["mon"]), "no_schedule"),
+    (Request("  ", specific_dates=["2027-02-30"]), "no_schedule"),
+    (Request("specific", specific_dates=None), "no_dates"),
+    (Request("Specific_Dates", specific_dates=[], start_time=None), "no_dates"),
+    (Request("recurring", days=None), "no_days"),
+    (Request("recurring", days=[], year_range=[2026], end_time=None), "no_days"),
+    (Request("recurring", days=["mon"], start_time=None), "no_times"),
+    (Request("recurring", days=["mon"], end_time=None, year_range=[2025]), "no_times"),
+    (Request("specific", specific_dates=["2027-02-03"], end_time=None), "no_times"),
+    (Request("specific", specific_dates=["2026-12-31"]), "none_ahead"),  # its start has passed
+])
+def test_reference_missing_schedule_accepts_with_no_session(request_: Request, note: str) -> None:
+    plan = expected(request_, "Europe/Berlin", _utc("2027-01-01 00:00"))
+    assert isinstance(plan, Plan)
+    assert (plan.sessions, plan.note) == ((), note)
+    assert [s.reason for s in plan.skipped] == (["past"] if note == "none_ahead" else [])
+
+
+def test_reference_stale_year_window_takes_the_weeks_horizon_months_ignored() -> None:
+    now = _at("Africa/Addis_Ababa", "2027-01-04 10:00")  # a Monday, at the session's start
+    horizon = expected(Request("recurring", days=["mon", "thu"]), "Africa/Addis_Ababa", now)
+    for year_range in ([2026], [2024, 2026], 2025, "2026"):
+        stale = expected(Request("recurring", days=["mon", "thu"], months=["jun"],
+                                 year_range=year_range), "Africa/Addis_Ababa", now)
+        assert isinstance(stale, Plan) and isinstance(horizon, Plan)
+        assert stale == Plan(horizon.sessions, horizon.skipped, "window_passed")
+        assert len(stale.sessions) == 16
+        assert stale.sessions[0].session_date == dt.date(2027, 1, 7)
+        assert {o.session_date.month for o in stale.sessions} == {1, 2, 3}
+    # a window reaching this year still holds: June's Mondays and Thursdays of 2027 only
+    current = expected(Request("recurring", days=["mon", "thu"], months=["jun"],
+                               year_range=[2026, 2027]), "Africa/Addis_Ababa", now)
+    assert isinstance(current, Plan) and current.note is None
+    assert {(o.session_date.year, o.session_date.month) for o in current.sessions} == {(2027, 6)}
+    assert len(current.sessions) == 8  # June 2027: Thursdays 3-24, Mondays 7-28
+
+
+def test_reference_stale_window_is_judged_in_the_tutors_zone() -> None:
+    # 2027-01-01 00:30 in Kiritimati (UTC+14) is 2026-12-31 10:30 UTC: 2026 is past there only
+    now = _utc("2026-12-31 10:30")
+    request = Request("recurring", days=["fri"], months=["dec"], year_range=[2026])
+    kiritimati = expected(request, "Pacific/Kiritimati", now)
+    new_york = expected(request, "America/New_York", now)
+    assert isinstance(kiritimati, Plan) and kiritimati.note == "window_passed"
+    assert len(kiritimati.sessions) == 8
+    assert isinstance(new_york, Plan) and new_york.note == "none_ahead"  # 31 December 2026 10:00 passed
+    assert new_york.sessions == ()
