@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from astegni import migrations, queries
 from astegni.database import engine
-from astegni.errors import AstegniError, UpgradeBlocked, translate
+from astegni.errors import AstegniError, UpgradeBlocked, from_database, reported
 
 BASELINE = "0001"
 
@@ -145,15 +145,12 @@ def _trials(conn: Connection, driver: psycopg.Connection[Any]) -> list[Trial]:
                                     students_enrolled=row["students_enrolled"], note=row["note"]))
             except psycopg.Error as error:
                 trials.append(Trial(request["id"], request["tutor_id"], request["schedule"],
-                                    refusal=translate(error) or AstegniError(_reason(error))))
+                                    refusal=from_database(error)))
             attempt.rollback()
     return trials
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, psycopg.Error) and error.diag.message_primary:
-        return f"{error.diag.sqlstate}: {error.diag.message_primary}"
-    orig = getattr(error, "orig", None)
-    if isinstance(orig, psycopg.Error):
-        return _reason(orig)
-    return " ".join(str(error).split())
+def _reason(error: Exception) -> str:
+    failure = reported(error)
+    code = failure.sqlstate or failure.detail.get("sqlstate")
+    return f"{code}: {failure.message}" if code else failure.message

@@ -1,8 +1,9 @@
 """The `astegni` command: migrations, the demo, responses to requests, schedules, calendars, events.
 
 Every command is a thin client: the rule runs in PostgreSQL. The database is named by
---database-url or DATABASE_URL; a refusal or an unreachable database is one line on stderr and
-exit code 1, never a traceback.
+--database-url or DATABASE_URL. Every failure (a refusal, an unreachable or read-only database, an
+unknown id or revision, a file that cannot be written) is one line on stderr and exit code 1, never a
+traceback: astegni.errors.reported says what to print. ASTEGNI_DEBUG=1 lets a traceback through.
 """
 
 from __future__ import annotations
@@ -19,47 +20,39 @@ import psycopg
 import typer
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import astegni
 from astegni import adopt, embedded, ical, migrations, notifications, queries
 from astegni import demo as demo_module
 from astegni.accept import NOTES
-from astegni.errors import AstegniError, NotConfigured
+from astegni.errors import AstegniError, NotConfigured, NotFound, NotMigrated, Unreachable, reported
 
 # Piped output is not cut to 80 columns: tables of sessions need about 110.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 errors = Console(stderr=True, soft_wrap=True)
 
 
-class Unreachable(AstegniError):
-    """The server cannot be reached (or refused the login)."""
-
-
-class NotMigrated(AstegniError):
-    """The database is not at the migrations' head."""
-
-
 class App(typer.Typer):
-    """A Typer app that reports a refusal or a database error as one line and exit code 1."""
+    """A Typer app that reports every failure as one line on stderr and exit code 1."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
-        except AstegniError as error:
-            _fail(error)
-        except psycopg.Error as error:
-            diag = error.diag
-            _fail(AstegniError(diag.message_primary or " ".join(str(error).split()),
-                               hint=diag.message_hint, detail={"sqlstate": diag.sqlstate}))
+        except Exception as error:
+            if os.environ.get("ASTEGNI_DEBUG"):
+                raise
+            _fail(reported(error))
 
 
 def _fail(error: AstegniError) -> NoReturn:
+    """One line (UpgradeBlocked's message goes on to list the rows that stopped the migration)."""
     sqlstate = error.sqlstate or error.detail.get("sqlstate")
     code = f" {sqlstate}" if sqlstate else ""
-    hint = f" (hint: {error.hint})" if error.hint else ""
-    errors.print(f"[bold red]error{code}:[/] {error.message}{hint}", markup=True, highlight=False,
-                 soft_wrap=True)
+    hint = f" (hint: {escape(' '.join(error.hint.split()))})" if error.hint else ""
+    errors.print(f"[bold red]error{code}:[/] {escape(error.message)}{hint}", markup=True,
+                 highlight=False, soft_wrap=True)
     sys.exit(1)
 
 
@@ -99,8 +92,7 @@ def _connect(url: str, *, autocommit: bool = False, migrated: bool = True) -> ps
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except psycopg.Error as error:
-        reason = " ".join(str(error).split())
-        raise Unreachable(f"cannot reach the database {_shown(url)}: {reason}") from None
+        raise Unreachable.of(_shown(url), error) from None
     if migrated:
         try:
             current = _revision(conn)
@@ -174,8 +166,8 @@ def db_adopt(
     report = adopt.inspect(url)
     _show_adoption(url, report)
     if sql_file is not None:
-        sql_file.write_text("".join(f"-- {b['problem']}: {json.dumps(b['facts'], default=str)}\n"
-                                    f"{b['resolution']}\n\n" for b in report.blockers))
+        _write(sql_file, "".join(f"-- {b['problem']}: {json.dumps(b['facts'], default=str)}\n"
+                                 f"{b['resolution']}\n\n" for b in report.blockers).encode())
         errors.print(f"Wrote {len(report.blockers)} resolutions to {sql_file}", highlight=False)
     if not report.ready:
         raise typer.Exit(1)
@@ -399,7 +391,12 @@ def list_sessions(
     if (tutor is None) == (student is None):
         raise typer.BadParameter("give exactly one of --tutor and --student")
     with _connect(_url(ctx)) as conn:
-        zone_name = tz or (_tutor_zone(conn, tutor) if tutor is not None else "UTC")
+        viewer_zone = "UTC"
+        if tutor is not None:
+            viewer_zone = str(_known(conn, "tutor", tutor)[0])
+        elif student is not None:
+            _known(conn, "student", student)
+        zone_name = tz or viewer_zone
         zone = _zone(zone_name)
         rows = ical.sessions(
             conn, tutor_id=tutor, student_id=student,
@@ -418,11 +415,28 @@ def list_sessions(
     console.print(f"{len(rows)} sessions", highlight=False)
 
 
-def _tutor_zone(conn: psycopg.Connection[Any], tutor: int) -> str:
-    row = conn.execute(queries.TUTOR_ZONE, {"tutor_id": tutor}).fetchone()
+# The statement finding each kind of id a command takes (no row: unknown), and what the id is.
+LOOKUPS = {
+    "tutor": (queries.TUTOR_ZONE, "a tutor profile id (tutor_profiles.id)"),
+    "student": (queries.STUDENT_EXISTS, "a student profile id (student_profiles.id)"),
+    "course": (queries.COURSE_EXISTS, "an enrolled course id (enrolled_courses.id)"),
+}
+
+
+def _known(conn: psycopg.Connection[Any], kind: str, id_: int) -> tuple[Any, ...]:
+    """The row of a tutor, student or course id; NotFound when there is none."""
+    query, what = LOOKUPS[kind]
+    row = conn.execute(query, {f"{kind}_id": id_}).fetchone()
     if row is None:
-        raise AstegniError(f"no tutor {tutor}")
-    return str(row[0])
+        raise NotFound.of(kind, id_, hint=f"--{kind} takes {what}")
+    return tuple(row)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise AstegniError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 @app.command("ical")
@@ -440,6 +454,10 @@ def export_ical(
     if (student is None) == (course is None):
         raise typer.BadParameter("give exactly one of --student and --course")
     with _connect(_url(ctx)) as conn:
+        if student is not None:
+            _known(conn, "student", student)
+        elif course is not None:
+            _known(conn, "course", course)
         rows = ical.sessions(conn, student_id=student, course_id=course)
     name = f"Astegni: student {student}" if student is not None else f"Astegni: course {course}"
     data = ical.calendar(rows, name=name).to_ical()
@@ -447,7 +465,7 @@ def export_ical(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        output.write_bytes(data)
+        _write(output, data)
         errors.print(f"Wrote {len(rows)} events to {output}", highlight=False)
 
 
@@ -455,16 +473,20 @@ def export_ical(
 def listen(
     ctx: typer.Context,
     count: Annotated[int | None, typer.Option(
-        "--count", help="Stop after this many notifications.")] = None,
+        "--count", help="Stop after this many events.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="A listener's name: it resumes after a restart where it stopped.")] = None,
 ) -> None:
-    """Prints each notification of the rule (acceptance, cancellation) as a JSON line until Ctrl-C.
+    """Prints each event of the rule (acceptance, cancellation) as a JSON line until Ctrl-C.
 
-    A hook point for email or SMS senders: pipe the lines into one.
+    The events are rows the rule wrote in the transaction that made them; a NOTIFY only wakes the
+    listener, so nothing sent on the channel by anyone else is printed. A hook point for email or SMS
+    senders: pipe the lines into one.
 
-    Example: astegni listen | ./send-emails
+    Example: astegni listen --name mailer | ./send-emails
     """
     with _connect(_url(ctx), autocommit=True) as conn:
-        events = notifications.listen(conn, stop_after=count)
+        events = notifications.listen(conn, name=name, stop_after=count)
         errors.print(f"Listening on {notifications.CHANNEL} (Ctrl-C to stop)", highlight=False)
         try:
             for event in events:

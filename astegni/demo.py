@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import astegni
+from astegni import queries
 from astegni.accept import Acceptance, Skipped
 from astegni.database import url_for_database
 from astegni.errors import AstegniError
@@ -113,31 +114,27 @@ class Seeder:
         self.packages: dict[tuple[str, str], int] = {}
         self.students: dict[str, int] = {}  # name -> user id
 
-    def _id(self, query: LiteralString, params: dict[str, Any]) -> int:
+    def _id(self, query: LiteralString | sql.Composed, params: dict[str, Any]) -> int:
         row = self.conn.execute(query, params).fetchone()
         assert row is not None
         return int(row[0])
 
     def _user(self, name: str) -> int:
-        return self._id("INSERT INTO users (first_name, email, password_hash)"
-                        " VALUES (%(n)s, %(e)s, '-') RETURNING id",
-                        {"n": name, "e": f"{name.lower()}@demo.astegni.test"})
+        return self._id(queries.DEMO_USER, {"name": name, "email": f"{name.lower()}@demo.astegni.test"})
 
     def people(self) -> None:
         for tutor in TUTORS:
             user = self._user(tutor.name)
-            self.tutors[tutor.name] = self._id(
-                "INSERT INTO tutor_profiles (user_id, timezone) VALUES (%(u)s, %(z)s) RETURNING id",
-                {"u": user, "z": tutor.timezone})
+            self.tutors[tutor.name] = self._id(queries.DEMO_TUTOR,
+                                               {"user_id": user, "timezone": tutor.timezone})
             self.zones[tutor.name] = tutor.timezone
             for number, (package, rate) in enumerate(tutor.packages.items(), start=1):
-                self.packages[tutor.name, package] = self._id(
-                    "INSERT INTO tutor_packages (tutor_id, name, hourly_rate, course_ids)"
-                    " VALUES (%(t)s, %(n)s, %(r)s, %(c)s) RETURNING id",
-                    {"t": self.tutors[tutor.name], "n": package, "r": rate, "c": [number]})
+                self.packages[tutor.name, package] = self._id(queries.DEMO_PACKAGE, {
+                    "tutor_id": self.tutors[tutor.name], "name": package, "rate": rate,
+                    "course_ids": [number]})
         for name in STUDENTS:
             user = self._user(name)
-            self._id("INSERT INTO student_profiles (user_id) VALUES (%(u)s) RETURNING id", {"u": user})
+            self._id(queries.DEMO_STUDENT, {"user_id": user})
             self.students[name] = user
 
     def request(self, request: DemoRequest) -> int:
@@ -147,12 +144,9 @@ class Seeder:
         }
         values.update({key: json.dumps(value) if isinstance(value, list) else value
                        for key, value in request.columns.items()})
-        query = sql.SQL("INSERT INTO requested_sessions ({}) VALUES ({}) RETURNING id").format(
-            sql.SQL(", ").join(map(sql.Identifier, values)),
-            sql.SQL(", ").join(map(sql.Placeholder, values)))
-        row = self.conn.execute(query, values).fetchone()
-        assert row is not None
-        return int(row[0])
+        return self._id(queries.DEMO_REQUEST.format(
+            columns=sql.SQL(", ").join(map(sql.Identifier, values)),
+            values=sql.SQL(", ").join(map(sql.Placeholder, values))), values)
 
 
 def fresh_database(server_url: str, database: str) -> str:
@@ -162,8 +156,8 @@ def fresh_database(server_url: str, database: str) -> str:
         maintenance = url_for_database(server_url, "postgres")
     name = sql.Identifier(database)
     with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        conn.execute(queries.DEMO_DROP_DATABASE.format(name))
+        conn.execute(queries.DEMO_CREATE_DATABASE.format(name))
     return url_for_database(server_url, database)
 
 
@@ -180,7 +174,7 @@ def run(server_url: str, console: Console, database: str = DEMO_DATABASE) -> str
         with psycopg.connect(url, autocommit=True) as conn:
             seeder = Seeder(conn)
             seeder.people()
-            row = conn.execute("SELECT (now() AT TIME ZONE 'Africa/Addis_Ababa')::date").fetchone()
+            row = conn.execute(queries.DEMO_TODAY).fetchone()
             assert row is not None
             outcomes = [Outcome(r, seeder.request(r)) for r in requests(row[0])]
             progress.update(task, advance=1, total=3 + len(outcomes))

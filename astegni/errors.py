@@ -1,8 +1,10 @@
-"""Every refusal of the rule as a Python exception, mapped from its SQLSTATE in one place.
+"""Every error of this package as a Python exception, and the one place database errors become them.
 
-The database raises each refusal with its own SQLSTATE (class AS) and a DETAIL that is a JSON object
-of the facts (request_id, field, value, clash_session_id, ...). `translate` turns a psycopg or
-SQLAlchemy error into the matching exception; the mapping branches on the code, never on the text.
+The database raises each refusal of the rule with its own SQLSTATE (class AS) and a DETAIL that is a
+JSON object of the facts (request_id, field, value, clash_session_id, ...). `translate` turns a psycopg
+or SQLAlchemy error into the matching exception; the mapping branches on the code, never on the text.
+`from_database` also turns every other database error into one (DatabaseError), and `reported` turns
+any failure of the `astegni` command into the one AstegniError it prints.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import sqlalchemy.exc
+from alembic.util import CommandError
 
 
 class AstegniError(Exception):
@@ -48,7 +51,38 @@ class NotConfigured(AstegniError):
     """No database URL, or one that is not PostgreSQL's."""
 
 
-class RequestNotFound(AstegniError):
+class Unreachable(AstegniError):
+    """The server cannot be reached (or refused the login)."""
+
+    @classmethod
+    def of(cls, where: str, error: BaseException) -> Unreachable:
+        """The connection to `where` (a URL without its password) failed with `error`."""
+        return cls(f"cannot reach the database {where}: {_one_line(str(error))}")
+
+
+class NotMigrated(AstegniError):
+    """The database is not at the migrations' head."""
+
+
+class NotFound(AstegniError):
+    """An id that names no row: a tutor, a student, a course (`detail` has `<kind>_id`)."""
+
+    @classmethod
+    def of(cls, kind: str, id_: int, *, hint: str | None = None) -> NotFound:
+        """`<kind> <id> does not exist`, the form of the rule's own RequestNotFound."""
+        return cls(f"{kind} {id_} does not exist", detail={f"{kind}_id": id_}, hint=hint)
+
+
+class DatabaseError(AstegniError):
+    """PostgreSQL refused for a reason other than the rule's: a read-only database, a role without a
+    privilege, a lost connection... `detail["sqlstate"]` is its SQLSTATE when it has one."""
+
+
+class MigrationError(AstegniError):
+    """Alembic refused the command itself, e.g. an unknown revision."""
+
+
+class RequestNotFound(NotFound):
     """No such request, or it belongs to another tutor."""
 
     sqlstate = "AS001"
@@ -124,6 +158,12 @@ class InvalidPackage(AstegniError):
     sqlstate = "AS012"
 
 
+class ImmutableRequest(AstegniError):
+    """A request's id changed by an UPDATE: a request's id cannot change, sessions refer to it."""
+
+    sqlstate = "AS013"
+
+
 class UpgradeBlocked(AstegniError):
     """Existing rows that a migration's new constraints would refuse; `blockers` lists each, with the
     SQL that resolves it. The migration changed nothing."""
@@ -147,7 +187,7 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
     cls.sqlstate: cls
     for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
                 TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
-                InconsistentSession, SessionDateTaken, InvalidPackage)
+                InconsistentSession, SessionDateTaken, InvalidPackage, ImmutableRequest)
     if cls.sqlstate
 }
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -173,6 +213,53 @@ def translate(error: BaseException) -> AstegniError | None:
         # A race the trigger's own check could not see; the constraint caught it.
         return ScheduleConflict(message, detail={"constraint": diag.constraint_name})
     return None
+
+
+# PostgreSQL's own hint comes first; these are for the errors an operator meets most.
+HINTS = {
+    "25006": "the database or the role is read-only (default_transaction_read_only, or a standby):"
+             " use a writable primary",
+    "42501": "the role lacks a privilege: migrations need the database owner's role, the other commands"
+             " a role granted astegni_app or astegni_admin",
+}
+
+
+def from_database(error: psycopg.Error | sqlalchemy.exc.SQLAlchemyError) -> AstegniError:
+    """The AstegniError for any database error: the rule's refusal when it is one (`translate`),
+    else a DatabaseError with PostgreSQL's message, its SQLSTATE and a hint."""
+    mapped = translate(error)
+    if mapped is not None:
+        return mapped
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and isinstance(error.orig, psycopg.Error):
+        error = error.orig
+    if isinstance(error, psycopg.Error):
+        diag = error.diag
+        sqlstate = diag.sqlstate
+        message = diag.message_primary or _one_line(str(error))
+        return DatabaseError(message, detail={"sqlstate": sqlstate} if sqlstate else {},
+                             hint=diag.message_hint or HINTS.get(sqlstate or ""))
+    text = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+    return DatabaseError(_one_line(text))
+
+
+def reported(error: Exception) -> AstegniError:
+    """The AstegniError the `astegni` command prints for a failure, whatever raised it."""
+    if isinstance(error, AstegniError):
+        return error
+    if isinstance(error, psycopg.Error | sqlalchemy.exc.SQLAlchemyError):
+        return from_database(error)
+    if isinstance(error, CommandError):
+        return MigrationError(_one_line(str(error)),
+                              hint="astegni db current shows the database's revision and the head")
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename is not None else ""
+        return AstegniError(f"{error.strerror}{where}")
+    return AstegniError(f"unexpected {type(error).__name__}: {_one_line(str(error))}",
+                        hint="a bug: run again with ASTEGNI_DEBUG=1 for its traceback, and report it")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _detail(text: str | None) -> dict[str, Any]:

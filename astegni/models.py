@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -238,6 +239,41 @@ class Acceptance(Base):
     sessions_created: Mapped[int] = mapped_column(Integer)
     students_enrolled: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """What the rule announced: a request accepted or cancelled (astegni.notifications reads them)."""
+
+    __tablename__ = "astegni_events"
+    __table_args__ = (
+        CheckConstraint("event IN ('accepted', 'cancelled')", name="astegni_events_event_check"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
+    event: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requested_sessions.id", ondelete="CASCADE"))
+    tutor_id: Mapped[int] = mapped_column(Integer)
+    student_id: Mapped[int | None] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(Integer)
+    first_starts_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
+    last_starts_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class EventCursor(Base):
+    """How far a named listener has read astegni_events."""
+
+    __tablename__ = "astegni_event_cursors"
+    listener: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class TutorLock(Base):
+    """A tutor's lock row (astegni_lock_tutors): written by the rule alone."""
+
+    __tablename__ = "astegni_tutor_locks"
+    tutor_id: Mapped[int] = mapped_column(
+        ForeignKey("tutor_profiles.id", ondelete="CASCADE"), primary_key=True)
 
 
 class ScheduleSettings(Base):

@@ -1,8 +1,10 @@
-"""What the rule announces: one notification per accepted or cancelled request, after commit.
+"""What the rule announces: one event per accepted or cancelled request, once its transaction commits.
 
-The database sends pg_notify('astegni_sessions', json) from the rule itself, so every client's
-acceptance is announced, and PostgreSQL delivers it only if the transaction commits. `listen` is the
-hook point for email or SMS senders.
+The rule writes each event as a row of astegni_events in the transaction that did it, and wakes the
+listeners with an empty NOTIFY on astegni_sessions. `listen` reads the rows, never the notification:
+a NOTIFY any login may send (forged, garbled, or none at all) only makes it look again. A named
+listener keeps its place in astegni_event_cursors and resumes there after a restart. The hook point
+for email or SMS senders.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import psycopg
 
 from astegni import queries
+from astegni.connection import fetch
 from astegni.errors import NotConfigured
 
 CHANNEL = "astegni_sessions"
@@ -25,6 +28,7 @@ CHANNEL = "astegni_sessions"
 class Notification:
     """A request accepted (sessions created) or cancelled (sessions cancelled)."""
 
+    id: int  # the event's place in astegni_events
     event: str  # 'accepted' or 'cancelled'
     request_id: int
     tutor_id: int
@@ -34,44 +38,43 @@ class Notification:
     last_starts_at: dt.datetime | None
     note: str | None = None  # an acceptance's note (astegni.accept.NOTES): why not more sessions
 
-    @classmethod
-    def from_payload(cls, payload: str) -> Notification:
-        data = json.loads(payload)
-        return cls(
-            event=data["event"],
-            request_id=int(data["request_id"]),
-            tutor_id=int(data["tutor_id"]),
-            student_id=data["student_id"],
-            sessions=int(data["sessions"]),
-            first_starts_at=_instant(data["first_starts_at"]),
-            last_starts_at=_instant(data["last_starts_at"]),
-            note=data.get("note"),
-        )
-
     def as_json(self) -> str:
         """One line of JSON, instants in ISO 8601 with their offset."""
         return json.dumps({key: value.isoformat() if isinstance(value, dt.datetime) else value
                            for key, value in asdict(self).items()})
 
 
-def _instant(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value is not None else None
-
-
-def listen(conn: psycopg.Connection[Any], *, timeout: float | None = None,
+def listen(conn: psycopg.Connection[Any], *, name: str | None = None, timeout: float | None = None,
            stop_after: int | None = None) -> Iterator[Notification]:
-    """Starts listening now, and yields the notifications committed from now on until `stop_after`
-    of them have come or none came for `timeout` seconds (None: forever). `conn` must be in
-    autocommit mode: inside a transaction, LISTEN would only start at its commit."""
+    """Yields the events committed from now on — or, for a listener `name`, from where that listener
+    stopped last time (remembered after each event) — until `stop_after` of them have come or none came
+    for `timeout` seconds (None: forever). `conn` must be in autocommit mode: inside a transaction,
+    LISTEN would only start at its commit."""
     if not conn.autocommit:
         raise NotConfigured("listen needs an autocommit connection",
                             hint="psycopg.connect(url, autocommit=True)")
-    conn.execute(queries.LISTEN)
-    return _notifications(conn, timeout, stop_after)
+    conn.execute(queries.LISTEN)  # before reading the start: no event can fall between the two
+    [start] = fetch(conn, queries.EVENTS_START, {"listener": name})
+    return _events(conn, name, int(start["last_event_id"]), timeout, stop_after)
 
 
-def _notifications(conn: psycopg.Connection[Any], timeout: float | None,
-                   stop_after: int | None) -> Iterator[Notification]:
-    for notify in conn.notifies(timeout=timeout, stop_after=stop_after):
-        if notify.channel == CHANNEL:
-            yield Notification.from_payload(notify.payload)
+def _events(conn: psycopg.Connection[Any], name: str | None, after: int, timeout: float | None,
+            stop_after: int | None) -> Iterator[Notification]:
+    count = 0
+    while stop_after is None or count < stop_after:
+        rows = fetch(conn, queries.EVENTS_AFTER, {"after": after})
+        for row in rows:
+            yield Notification(**row)
+            after = row["id"]
+            if name is not None:
+                fetch(conn, queries.EVENTS_SEEN, {"listener": name, "last_event_id": after})
+            count += 1
+            if stop_after is not None and count >= stop_after:
+                return
+        if not rows and not _woken(conn, timeout):
+            return
+
+
+def _woken(conn: psycopg.Connection[Any], timeout: float | None) -> bool:
+    """Waits for a NOTIFY on the channel (whatever it says); False when `timeout` passed without one."""
+    return any(notify.channel == CHANNEL for notify in conn.notifies(timeout=timeout, stop_after=1))

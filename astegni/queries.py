@@ -1,16 +1,41 @@
-"""Every statement the Python layer sends, in one place and named."""
+"""Every statement the Python layer sends, in one place and named; the comment above each says what it
+does. Statements that take identifiers (database, column names) are psycopg `sql.SQL` templates."""
 
+from psycopg import sql
+
+# Accepts a pending request (of tutor_id, when given): the rule makes its sessions; one row of what it made.
 ACCEPT = "SELECT * FROM astegni_accept(%(request_id)s::integer, %(tutor_id)s::integer)"
+# Rejects a pending request (of tutor_id, when given) with a reason for the student.
 REJECT = "SELECT * FROM astegni_reject(%(request_id)s::integer, %(reason)s::text, %(tutor_id)s::integer)"
+# Cancels an accepted request: its sessions not yet started become 'cancelled'.
 CANCEL = "SELECT * FROM astegni_cancel(%(request_id)s::integer, %(reason)s::text, %(tutor_id)s::integer)"
+# What accepting a pending request now would do, one row per occurrence; writes nothing.
 PREVIEW = "SELECT * FROM preview_sessions(%(request_id)s::integer)"
+# Subscribes to the rule's notifications of acceptances and cancellations.
 LISTEN = "LISTEN astegni_sessions"
+# Where a listener starts: where it stopped last time, else the newest event (from now on).
+EVENTS_START = """
+SELECT coalesce((SELECT c.last_event_id FROM astegni_event_cursors AS c WHERE c.listener = %(listener)s),
+                (SELECT max(e.id) FROM astegni_events AS e), 0) AS last_event_id
+"""
+# The events after the last one seen, oldest first.
+EVENTS_AFTER = """
+SELECT id, event, request_id, tutor_id, student_id, sessions, first_starts_at, last_starts_at, note
+FROM astegni_events WHERE id > %(after)s ORDER BY id LIMIT 1000
+"""
+# A named listener's place, kept after each event it has handed on.
+EVENTS_SEEN = """
+INSERT INTO astegni_event_cursors (listener, last_event_id) VALUES (%(listener)s, %(last_event_id)s)
+ON CONFLICT (listener) DO UPDATE SET last_event_id = excluded.last_event_id
+RETURNING last_event_id
+"""
 
-# A student's sessions are those of the requests that enrol them (the rule's own definition).
+# Sessions matching every filter given; a student's are those of the requests enrolling them (as the rule).
 SESSIONS = """
 SELECT s.id, s.request_id, s.enrolled_courses_id AS course_id, s.tutor_id, t.timezone,
        s.session_date, s.starts_at, s.ends_at, coalesce(s.status, 'scheduled') AS status,
-       coalesce(s.topics, '[]') AS topics, s.updated_at
+       coalesce(s.topics, '[]') AS topics,
+       coalesce(s.updated_at AT TIME ZONE 'UTC', s.starts_at) AS updated_at  -- the app's naive UTC stamp
 FROM sessions AS s
 JOIN tutor_profiles AS t ON t.id = s.tutor_id
 LEFT JOIN requested_sessions AS r ON r.id = s.request_id
@@ -25,16 +50,25 @@ WHERE (%(tutor_id)s::integer IS NULL OR s.tutor_id = %(tutor_id)s)
 ORDER BY s.starts_at, s.id
 """
 
+# A tutor's IANA zone; no row when there is no such tutor.
 TUTOR_ZONE = "SELECT timezone FROM tutor_profiles WHERE id = %(tutor_id)s::integer"
+# A row when the student profile exists (astegni sessions/ical refuse an unknown id).
+STUDENT_EXISTS = "SELECT id FROM student_profiles WHERE id = %(student_id)s::integer"
+# A row when the enrolled course exists (astegni ical refuses an unknown id).
+COURSE_EXISTS = "SELECT id FROM enrolled_courses WHERE id = %(course_id)s::integer"
+# The zone of a request's tutor.
 REQUEST_ZONE = """
 SELECT t.timezone FROM requested_sessions AS r JOIN tutor_profiles AS t ON t.id = r.tutor_id
 WHERE r.id = %(request_id)s::integer
 """
+# Whether the database has ever been migrated (or stamped).
 MIGRATED = "SELECT to_regclass('alembic_version') IS NOT NULL"
+# The database's Alembic revision.
 REVISION = "SELECT version_num FROM alembic_version"
 
 # astegni db adopt: the baseline is built in a schema of its own, inside the dry run's transaction.
 BASELINE_SCHEMA = "CREATE SCHEMA astegni_baseline; SET LOCAL search_path = astegni_baseline"
+# astegni db adopt: the baseline's tables and columns the live database lacks or has otherwise.
 BASELINE_DIFFERENCES = """
 WITH baseline AS (
     SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod)
@@ -59,6 +93,7 @@ LEFT JOIN live AS l ON l.table = b.table AND l.column = b.column
 WHERE b.table NOT IN (SELECT t.table FROM missing_table AS t) AND l.type IS DISTINCT FROM b.type
 ORDER BY 1, 2 NULLS FIRST
 """
+# astegni db adopt: each pending request, its schedule in words, for the trial acceptances.
 PENDING_REQUESTS = """
 SELECT r.id, r.tutor_id,
        concat_ws(' ', coalesce(r.schedule_type, 'no schedule'), r.days::text, r.specific_dates::text,
@@ -68,3 +103,24 @@ FROM requested_sessions AS r
 WHERE r.status = 'pending'
 ORDER BY r.id
 """
+
+# astegni demo (astegni/demo.py): a fresh database on the server, and the school's rows.
+# Drops the demo database, whoever is connected to it ({} is its name, an Identifier).
+DEMO_DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+# Creates the demo database ({} is its name, an Identifier).
+DEMO_CREATE_DATABASE = sql.SQL("CREATE DATABASE {}")
+# A user (a tutor or a student), with a placeholder password hash; its id.
+DEMO_USER = ("INSERT INTO users (first_name, email, password_hash)"
+             " VALUES (%(name)s, %(email)s, '-') RETURNING id")
+# A user's tutor profile in an IANA zone; its id.
+DEMO_TUTOR = ("INSERT INTO tutor_profiles (user_id, timezone)"
+              " VALUES (%(user_id)s, %(timezone)s) RETURNING id")
+# A tutor's package with its hourly rate and course ids; its id.
+DEMO_PACKAGE = ("INSERT INTO tutor_packages (tutor_id, name, hourly_rate, course_ids)"
+                " VALUES (%(tutor_id)s, %(name)s, %(rate)s, %(course_ids)s) RETURNING id")
+# A user's student profile; its id.
+DEMO_STUDENT = "INSERT INTO student_profiles (user_id) VALUES (%(user_id)s) RETURNING id"
+# A request with the columns the demo gives ({columns}: Identifiers, {values}: their Placeholders); its id.
+DEMO_REQUEST = sql.SQL("INSERT INTO requested_sessions ({columns}) VALUES ({values}) RETURNING id")
+# Today in Addis Ababa by the database's clock: the demo's dates are relative to it.
+DEMO_TODAY = "SELECT (now() AT TIME ZONE 'Africa/Addis_Ababa')::date"

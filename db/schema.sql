@@ -727,6 +727,34 @@ CREATE TABLE acceptances (
     note text CHECK (note IN ('no_schedule', 'no_dates', 'no_days', 'no_times', 'window_passed', 'none_ahead'))
 );
 
+-- What the rule announces, written in the transaction that did it: one row per request accepted or
+-- cancelled. Listeners read it from here (a NOTIFY on astegni_sessions only wakes them), so no client
+-- can forge an event, and only the project's roles read them.
+CREATE TABLE astegni_events (
+    id bigserial PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    event text NOT NULL CHECK (event IN ('accepted', 'cancelled')),
+    request_id integer NOT NULL REFERENCES requested_sessions (id) ON DELETE CASCADE,
+    tutor_id integer NOT NULL,
+    student_id integer,
+    sessions integer NOT NULL,
+    first_starts_at timestamptz,
+    last_starts_at timestamptz,
+    note text
+);
+
+-- How far each named listener has read astegni_events: it resumes there after a restart.
+CREATE TABLE astegni_event_cursors (
+    listener text PRIMARY KEY,
+    last_event_id bigint NOT NULL
+);
+
+-- One row per tutor whose time has been booked: its row lock serialises what books the tutor's time
+-- (astegni_lock_tutors). No client role may write it, so nobody can hold a tutor's lock.
+CREATE TABLE astegni_tutor_locks (
+    tutor_id integer PRIMARY KEY REFERENCES tutor_profiles (id) ON DELETE CASCADE
+);
+
 -- The part of a request that decides its occurrences: acceptance expands each distinct one once.
 CREATE TYPE astegni_schedule AS (
     schedule_type text, days jsonb, specific_dates jsonb, months jsonb, year_range jsonb,

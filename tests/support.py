@@ -196,7 +196,15 @@ def refusal(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniE
 
 
 def assert_calendar_matches(conn: psycopg.Connection[Any], data: bytes, session_ids: set[int]) -> None:
-    """`data` (an iCalendar export) holds exactly the sessions `session_ids`, each as the database has it."""
+    """`data` (an iCalendar export) holds exactly the sessions `session_ids`, each as the database has it.
+
+    Every DTSTART and DTEND is read back twice, by icalendar and by an independent RFC 5545 reader
+    (vobject, which interprets the file's own VTIMEZONEs with dateutil), and must be the session's
+    instant exactly. Each is written in the tutor's zone (TZID, the wall-clock time) whenever that local
+    time names the instant under RFC 5545, which reads a repeated local time as its first occurrence;
+    otherwise (the second occurrence of a repeated hour) in UTC."""
+    import vobject  # the independent reader: imported here, the check being the only one that needs it
+
     calendar = Calendar.from_ical(data)
     rows = {r[0]: r[1:] for r in conn.execute(
         "SELECT s.id, s.starts_at, s.ends_at, s.status, s.topics, t.timezone FROM sessions AS s"
@@ -206,16 +214,33 @@ def assert_calendar_matches(conn: psycopg.Connection[Any], data: bytes, session_
     zones = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
     events = calendar.walk("VEVENT")
     assert sorted(str(e["UID"]) for e in events) == sorted(f"session-{i}@astegni" for i in rows)
+    # vobject keeps the first VTIMEZONE it ever parsed for a TZID, process-wide: forget earlier files'
+    # zones, so that this file is read with its own (and a missing one fails instead of being guessed).
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    registry.clear()
+    vobject.icalendar.registerTzid("UTC", vobject.icalendar.utc)
+    parsed = vobject.readOne(data.decode())
+    independent = {str(e.uid.value): e for e in parsed.contents.get("vevent", [])}
+    assert set(independent) == {str(e["UID"]) for e in events}
     for event in events:
-        session = int(str(event["UID"]).removeprefix("session-").removesuffix("@astegni"))
+        uid = str(event["UID"])
+        session = int(uid.removeprefix("session-").removesuffix("@astegni"))
         starts_at, ends_at, status, topics, zone = rows[session]
-        assert event.decoded("DTSTART") == starts_at
-        assert event.decoded("DTEND") == ends_at
-        assert event["DTSTART"].params["TZID"] == zone
-        assert event["DTEND"].params["TZID"] == zone
-        # Wall-clock time as the tutor wrote it, not shifted by DST.
-        assert event.decoded("DTSTART").replace(tzinfo=None) == starts_at.astimezone(
-            ZoneInfo(zone)).replace(tzinfo=None)
-        assert zone in zones
+        for name, instant in (("DTSTART", starts_at), ("DTEND", ends_at)):
+            local = instant.astimezone(ZoneInfo(zone))
+            prop = event[name]
+            if local.replace(fold=0).astimezone(dt.UTC) == instant:
+                # Wall-clock time as the tutor wrote it, not shifted by DST.
+                assert prop.params.get("TZID") == zone, (uid, name, prop.to_ical())
+                assert prop.dt.replace(tzinfo=None) == local.replace(tzinfo=None)
+                assert zone in zones
+            else:
+                assert "TZID" not in prop.params, (uid, name, prop.to_ical())
+                assert prop.to_ical().endswith(b"Z")
+            assert event.decoded(name).astimezone(dt.UTC) == instant, (uid, name, prop.to_ical())
+            value = getattr(independent[uid], name.lower()).value
+            # The file's own VTIMEZONE (or UTC), never a zone the reader looked up by name.
+            assert type(value.tzinfo).__module__.startswith("dateutil."), (uid, name, value.tzinfo)
+            assert value.astimezone(dt.UTC) == instant, (uid, name, prop.to_ical(), value)
         assert str(event["STATUS"]) == ("CANCELLED" if status == "cancelled" else "CONFIRMED")
         assert str(event["SUMMARY"]) == (", ".join(topics) or "Tutoring session")

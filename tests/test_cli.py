@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from typer.testing import CliRunner
 
 import astegni
@@ -99,6 +100,77 @@ def test_unreachable_database_is_one_line():
 
 def test_no_database_is_one_line():
     assert_one_line_error(cli("accept", "1", check=False), "DATABASE_URL")
+
+
+def test_read_only_database_is_one_line(server_url, empty_db_url, db_url):
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        for url in (empty_db_url, db_url):
+            admin.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(
+                sql.Identifier(conninfo_to_dict(url)["dbname"])))
+    assert_one_line_error(cli("db", "upgrade", url=empty_db_url, check=False),
+                          "error 25006", "read-only transaction", "default_transaction_read_only")
+    assert_one_line_error(cli("db", "downgrade", "0001", url=db_url, check=False),
+                          "error 25006", "read-only transaction")
+
+
+def test_role_without_privileges_is_one_line(server_url, empty_db_url, db_url):
+    role = f"astegni_nobody_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex  # also logs in where the server asks non-superusers for one
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(password)))
+    try:
+        as_nobody = [make_conninfo(url, user=role, password=password) for url in (empty_db_url, db_url)]
+        result = cli("db", "upgrade", url=as_nobody[0], check=False)
+        assert_one_line_error(result, "error 42501", "permission denied for schema public")
+        assert password not in result.stderr
+        assert_one_line_error(cli("sessions", "--tutor", "1", url=as_nobody[1], check=False),
+                              "error 42501", "permission denied for table alembic_version")
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_unknown_revision_is_one_line(db_url):
+    assert_one_line_error(cli("db", "downgrade", "bogus", url=db_url, check=False),
+                          "error:", "revision identified by 'bogus'")
+    assert_one_line_error(cli("db", "upgrade", "bogus", url=db_url, check=False), "'bogus'")
+
+
+def test_migration_stopped_by_rows_lists_them_without_traceback(empty_db_url):
+    assert "revision 0001" in cli("db", "upgrade", "0001", url=empty_db_url).stdout
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email, password_hash) VALUES ('abebe@example.test', 'x');"
+                     "INSERT INTO tutor_profiles (user_id) VALUES (1);"
+                     "INSERT INTO student_profiles (user_id) VALUES (1);"
+                     "INSERT INTO tutor_packages (tutor_id, name) VALUES (1, 'Physics');"
+                     "INSERT INTO enrolled_students (tutor_id, student_id, package_id)"
+                     " VALUES (1, 1, 1), (1, 1, 1)")
+    result = cli("db", "upgrade", url=empty_db_url, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    first, *rows = result.stderr.strip().splitlines()
+    assert first.startswith("error: Migration 0002 stopped, nothing was changed: 1 rows")
+    assert len(rows) == 1
+    assert "students enrolled twice" in rows[0]
+    assert "astegni db adopt" in rows[0]  # the hint follows the listed rows
+
+
+def test_unwritable_output_is_one_line(conn, db_url, seeded, tmp_path):
+    _, _, student, _ = seeded
+    path = tmp_path / "missing" / "hana.ics"
+    assert_one_line_error(cli("ical", "--student", str(student), "-o", str(path), url=db_url,
+                              check=False), f"cannot write {path}", "No such file or directory")
+
+
+@pytest.mark.parametrize("command", [
+    ["sessions", "--tutor"], ["sessions", "--tz", "UTC", "--tutor"], ["sessions", "--student"],
+    ["ical", "--student"], ["ical", "--course"]], ids=" ".join)
+def test_unknown_id_is_one_error(db_url, command):
+    kind = command[-1].removeprefix("--")
+    result = cli(*command, "99999", url=db_url, check=False)
+    assert_one_line_error(result, f"error: {kind} 99999 does not exist", f"--{kind} takes")
+    assert result.stdout == ""
 
 
 def test_preview_writes_nothing(conn, db_url, seeded):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,25 +16,33 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy.exc
+from alembic.util import CommandError
 
 from astegni.errors import (
     BY_SQLSTATE,
     AlreadyResponded,
     AstegniError,
+    DatabaseError,
+    ImmutableRequest,
     InconsistentSession,
     InvalidPackage,
     InvalidSchedule,
     InvalidTimezone,
     InvalidTransition,
+    MigrationError,
     NoStudent,
+    NotFound,
     RequestNotFound,
     RetryableConflict,
     ScheduleConflict,
     SessionDateTaken,
     SettingsLocked,
     TooManySessions,
+    from_database,
+    reported,
     translate,
 )
+from astegni.migrations import FUNCTIONS_DIR, ROOT
 from tests.support import Factory, next_year
 
 Conn = psycopg.Connection[Any]
@@ -168,6 +177,12 @@ def another_tutors_package(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"request_id": request, "field": "package_id", "value": str(package)})
 
 
+def request_id_changed(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending()
+    return (f"UPDATE requested_sessions SET status = 'accepted', id = id + 1000 WHERE id = {request}",
+            {"request_id": request, "field": "id", "value": str(request + 1000)})
+
+
 CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS001", RequestNotFound, not_found),
     ("AS002", AlreadyResponded, accepted_twice),
@@ -184,8 +199,47 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS010", InconsistentSession, session_without_time),
     ("AS011", SessionDateTaken, session_onto_a_taken_date),
     ("AS012", InvalidPackage, another_tutors_package),
+    ("AS013", ImmutableRequest, request_id_changed),
 ]
 IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
+
+
+# A call of astegni_raise and its first argument (the definition, `FUNCTION ... astegni_raise(p_code`, is
+# told apart by what precedes it).
+RAISE_CALL = re.compile(r"(FUNCTION\s+(?:public\.)?)?\bastegni_raise\s*\(\s*([^,]*?)\s*,")
+# A row of the table in docs/errors.md: | ASnnn | `ExceptionName` ...
+DOCUMENTED = re.compile(r"^\|\s*(AS\d{3})\s*\|\s*`(\w+)`", re.MULTILINE)
+
+
+def raised_codes() -> dict[str, set[str]]:
+    """Each project SQLSTATE raised by db/functions/*.sql, with the files raising it; comments aside."""
+    codes: dict[str, set[str]] = {}
+    for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
+        text = re.sub(r"/\*.*?\*/", "", re.sub(r"--[^\n]*", "", path.read_text()), flags=re.DOTALL)
+        for call in RAISE_CALL.finditer(text):
+            if call.group(1):
+                continue
+            code = re.fullmatch(r"'(AS\d{3})'", call.group(2))
+            assert code, f"{path.name}: astegni_raise({call.group(2)}, ...) names no literal code"
+            codes.setdefault(code.group(1), set()).add(path.name)
+    return codes
+
+
+def test_one_catalogue_of_refusals():
+    """Each code raised by the rule is mapped and documented; each mapped or documented one is raised."""
+    raised = raised_codes()
+    assert len(raised) >= 12, "the parser found too few astegni_raise calls"
+    documented = dict(DOCUMENTED.findall((ROOT / "docs" / "errors.md").read_text()))
+    assert not raised.keys() - BY_SQLSTATE.keys(), (
+        f"raised but not mapped in astegni.errors.BY_SQLSTATE: "
+        f"{ {code: sorted(raised[code]) for code in sorted(raised.keys() - BY_SQLSTATE.keys())} }")
+    assert not raised.keys() - documented.keys(), (
+        f"raised but not documented in docs/errors.md: {sorted(raised.keys() - documented.keys())}")
+    assert not BY_SQLSTATE.keys() - raised.keys(), (
+        f"mapped but raised by no function in db/functions: {sorted(BY_SQLSTATE.keys() - raised.keys())}")
+    assert not documented.keys() - raised.keys(), (
+        f"documented but raised by no function in db/functions: {sorted(documented.keys() - raised.keys())}")
+    assert {code: cls.__name__ for code, cls in BY_SQLSTATE.items()} == documented
 
 
 def test_every_sqlstate_has_a_case():
@@ -274,3 +328,56 @@ def test_deadlock_is_retryable(conn, db_url):
     mapped = translate(errors[0])
     assert type(mapped) is RetryableConflict
     assert mapped.detail == {"sqlstate": "40P01"}
+
+
+def test_other_database_errors_become_one_line_database_errors(conn, engine):
+    conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    with pytest.raises(psycopg.Error) as plain:
+        conn.execute("CREATE TABLE written (id integer)")
+    with engine.connect() as connection, pytest.raises(sqlalchemy.exc.DBAPIError) as wrapped:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        connection.exec_driver_sql("CREATE TABLE written (id integer)")
+    for error in (plain.value, wrapped.value):
+        mapped = from_database(error)
+        assert type(mapped) is DatabaseError
+        assert mapped.message == "cannot execute CREATE TABLE in a read-only transaction"
+        assert mapped.detail == {"sqlstate": "25006"}
+        assert mapped.hint is not None and "read-only" in mapped.hint
+        assert reported(error).message == mapped.message
+
+
+def test_a_refusal_stays_itself_through_from_database(conn):
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT * FROM astegni_accept(987654)")
+    mapped = from_database(caught.value)
+    assert type(mapped) is RequestNotFound
+    assert isinstance(mapped, NotFound)  # an unknown request is an unknown id like any other
+    assert mapped.message == "request 987654 does not exist"
+
+
+def test_a_failed_connection_is_one_line():
+    with pytest.raises(psycopg.OperationalError) as caught:
+        psycopg.connect("postgresql://nobody@127.0.0.1:1/nowhere", connect_timeout=5)
+    mapped = reported(caught.value)
+    assert type(mapped) is DatabaseError
+    assert mapped.message and "\n" not in mapped.message
+
+
+@pytest.mark.parametrize(("error", "cls", "message"), [
+    (CommandError("Can't locate revision identified by 'bogus'"), MigrationError,
+     "Can't locate revision identified by 'bogus'"),
+    (FileNotFoundError(2, "No such file or directory", "/nowhere/x.ics"), AstegniError,
+     "No such file or directory: /nowhere/x.ics"),
+    (ValueError("two\nlines"), AstegniError, "unexpected ValueError: two lines"),
+    (sqlalchemy.exc.ArgumentError("bad\nargument"), DatabaseError, "bad argument"),
+], ids=["alembic", "oserror", "unexpected", "sqlalchemy"])
+def test_every_failure_is_reported_as_one_line(error, cls, message):
+    mapped = reported(error)
+    assert type(mapped) is cls
+    assert mapped.message == message
+
+
+def test_an_astegni_error_is_reported_as_itself():
+    error = NotFound.of("tutor", 7, hint="a tutor profile id")
+    assert reported(error) is error
+    assert (error.message, error.detail) == ("tutor 7 does not exist", {"tutor_id": 7})

@@ -1,10 +1,13 @@
-"""The rule's notifications: sent by the database, delivered only after commit, one per request.
+"""The rule's events: written by the database in the transaction that did it, seen only after commit,
+one per request; NOTIFY only wakes the listener, so nothing a client sends on the channel counts.
 
-Absence is shown without waiting on a clock: a later notification (a sentinel) arrives first.
+Absence is shown without waiting on a clock: a later event (a sentinel) arrives first.
 """
 
+import dataclasses
 import datetime as dt
 import json
+import uuid
 
 import psycopg
 import pytest
@@ -13,6 +16,11 @@ import astegni
 from astegni.errors import NotConfigured
 from astegni.notifications import CHANNEL, Notification, listen
 from tests.support import MON_WED_FRI, Factory, next_year, scalar
+
+
+def without_id(event):
+    """The event as the rule described it (its id is its place in astegni_events)."""
+    return dataclasses.replace(event, id=0)
 
 
 def starts(conn, request_id, status=None):
@@ -43,7 +51,7 @@ def test_delivered_after_commit_only(conn, listener, db_url):
         writer.commit()
     [event] = events
     count, first, last = starts(conn, committed)
-    assert event == Notification(event="accepted", request_id=committed, tutor_id=tutor,
+    assert without_id(event) == Notification(id=0, event="accepted", request_id=committed, tutor_id=tutor,
                                  student_id=student, sessions=count, first_starts_at=first,
                                  last_starts_at=last)
     assert count == 2
@@ -84,7 +92,7 @@ def test_cancellation_names_the_sessions_cancelled(conn, listener):
     result = astegni.cancel(conn, request, reason="moved away")
     [event] = events
     count, first, last = starts(conn, request, "cancelled")
-    assert event == Notification(event="cancelled", request_id=request, tutor_id=tutor,
+    assert without_id(event) == Notification(id=0, event="cancelled", request_id=request, tutor_id=tutor,
                                  student_id=student, sessions=result.sessions_cancelled,
                                  first_starts_at=first, last_starts_at=last)
     assert count == 24
@@ -97,7 +105,10 @@ def test_as_json_round_trips(conn, listener):
     events = listen(listener, stop_after=1)
     astegni.accept(conn, request)
     [event] = events
-    assert Notification.from_payload(event.as_json()) == event
+    data = json.loads(event.as_json())
+    assert data == {**dataclasses.asdict(event), "first_starts_at": event.first_starts_at.isoformat(),
+                    "last_starts_at": event.last_starts_at.isoformat()}
+    assert dt.datetime.fromisoformat(data["first_starts_at"]) == event.first_starts_at
 
 
 def test_listen_needs_autocommit(db_url):
@@ -105,10 +116,10 @@ def test_listen_needs_autocommit(db_url):
         listen(connection)
 
 
-def test_payload_names_why_an_acceptance_made_fewer_sessions(conn, listener):
-    """The payload's "note" is the acceptance's note: a schedule that is not there yet enrols the
-    student with no session and says which part is missing; a stale year window takes the weeks
-    horizon; a full schedule has none."""
+def test_events_name_why_an_acceptance_made_fewer_sessions(conn, listener):
+    """The event's note is the acceptance's note: a schedule that is not there yet enrols the student
+    with no session and says which part is missing; a stale year window takes the weeks horizon; a full
+    schedule has none."""
     f = Factory(conn)
     stale = next_year(conn) - 3  # past in every zone
     shapes = {
@@ -121,25 +132,69 @@ def test_payload_names_why_an_acceptance_made_fewer_sessions(conn, listener):
         "none_ahead": {"schedule_type": "specific_dates", "specific_dates": [f"{stale}-01-05"]},
     }
     requests = {f.pending(**fields): note for note, fields in shapes.items()}
-    listener.execute("LISTEN " + CHANNEL)
+    events = listen(listener, stop_after=len(requests), timeout=60)
     acceptances = {request: astegni.accept(conn, request) for request in requests}
-    # A safety net, not a clock the test waits on: all of them are committed before this reads.
-    payloads = [json.loads(n.payload) for n in listener.notifies(stop_after=len(requests), timeout=60)
-                if n.channel == CHANNEL]
-    assert sorted(p["request_id"] for p in payloads) == sorted(requests)
-    for payload in payloads:
-        request = payload["request_id"]
+    received = list(events)
+    assert sorted(e.request_id for e in received) == sorted(requests)
+    for event in received:
+        request = event.request_id
         count, first, last = starts(conn, request)
-        assert set(payload) == {"event", "request_id", "tutor_id", "student_id", "sessions",
-                                "first_starts_at", "last_starts_at", "note"}
-        assert (payload["event"], payload["note"], payload["sessions"]) == (
-            "accepted", requests[request], count)
+        assert (event.event, event.note, event.sessions) == ("accepted", requests[request], count)
+        assert (event.first_starts_at, event.last_starts_at) == (first, last)
         assert acceptances[request].note == requests[request]
         assert scalar(conn, "SELECT note FROM acceptances WHERE request_id = %s",
                       request) == requests[request]
-        event = Notification.from_payload(json.dumps(payload))
-        assert (event.first_starts_at, event.last_starts_at) == (first, last)
         assert count == (24 if requests[request] in (None, "window_passed") else 0)
         # Enrolled either way: the schedule never holds up the enrolment.
         assert scalar(conn, "SELECT count(*) FROM enrolled_students WHERE student_id = %s",
-                      payload["student_id"]) == 1
+                      event.student_id) == 1
+
+
+@pytest.fixture
+def nobody(server_url, db_url):
+    """A connection of a login with no grants at all (PUBLIC may still LISTEN and NOTIFY)."""
+    name = f"astg_nobody_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {name} LOGIN")
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    params["user"] = name
+    with psycopg.connect(psycopg.conninfo.make_conninfo("", **params), autocommit=True) as connection:
+        yield connection
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE {name}")
+
+
+def test_forged_and_garbled_notifications_are_not_events(conn, listener, nobody):
+    f = Factory(conn)
+    user, _ = f.student()
+    real = f.request(f.tutor(), user, **MON_WED_FRI)
+    events = listen(listener, stop_after=1, timeout=60)
+    forged = json.dumps({"event": "accepted", "request_id": 999, "tutor_id": 1, "student_id": 1,
+                         "sessions": 24, "first_starts_at": None, "last_starts_at": None})
+    nobody.execute("SELECT pg_notify(%s, %s)", (CHANNEL, forged))
+    nobody.execute(f"NOTIFY {CHANNEL}, 'not json'")
+    astegni.accept(conn, real)
+    assert [(e.event, e.request_id) for e in events] == [("accepted", real)]
+    # The login with no grants hears only that something happened, and cannot read what.
+    nobody.execute(f"LISTEN {CHANNEL}")
+    astegni.cancel(conn, real)
+    heard = [n.payload for n in nobody.notifies(timeout=30, stop_after=1)]
+    assert heard == [""]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        nobody.execute("SELECT * FROM astegni_events")
+
+
+def test_a_named_listener_resumes_where_it_stopped(conn, db_url):
+    f = Factory(conn)
+    user, _ = f.student()
+    requests = [f.request(f.tutor(), user, **MON_WED_FRI) for _ in range(3)]
+    with psycopg.connect(db_url, autocommit=True) as first_run:
+        events = listen(first_run, name="mailer", stop_after=1, timeout=60)
+        for request in requests:
+            astegni.accept(conn, request)
+        assert [e.request_id for e in events] == requests[:1]
+    # Restarted: the two it had not handed on yet, then nothing more.
+    with psycopg.connect(db_url, autocommit=True) as second_run:
+        assert [e.request_id for e in listen(second_run, name="mailer", timeout=1)] == requests[1:]
+    assert scalar(conn, "SELECT last_event_id FROM astegni_event_cursors WHERE listener = 'mailer'") == \
+        scalar(conn, "SELECT max(id) FROM astegni_events")

@@ -98,3 +98,26 @@ def test_temporary_lookalikes_do_not_change_the_rule(conn, app_conn):
     [(first,)] = app_conn.execute("SELECT min(starts_at) FROM public.sessions WHERE request_id = %s",
                                   (request,)).fetchall()
     assert first < dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+
+
+# The app's database holds password hashes, two-factor secrets and payments: the roles get exactly
+# the tables and columns the rule needs.
+SECRETS = [("users", "password_hash"), ("users", "email"), ("tutor_profiles", "two_factor_secret"),
+           ("student_profiles", "two_factor_secret"), ("parent_profiles", "two_factor_secret"),
+           ("user_investments", "amount")]
+
+
+@pytest.mark.parametrize("role", ["astegni_app", "astegni_admin"])
+def test_roles_read_no_secret_and_nothing_beyond_the_rule(conn, role):
+    for table, column in SECRETS:
+        assert conn.execute("SELECT has_column_privilege(%s, %s, %s, 'SELECT')",
+                            (role, table, column)).fetchone() == (False,), (table, column)
+    readable = {t for (t,) in conn.execute(
+        "SELECT c.relname FROM pg_class AS c WHERE c.relnamespace = 'public'::regnamespace"
+        " AND c.relkind = 'r' AND has_table_privilege(%s, c.oid, 'SELECT')", (role,)).fetchall()}
+    assert readable == {"requested_sessions", "requested_session_students", "sessions",
+                        "enrolled_students", "enrolled_courses", "skipped_occurrences", "acceptances",
+                        "tutor_packages", "schedule_settings", "time_zone_names", "astegni_events",
+                        "astegni_event_cursors"}
+    assert conn.execute("SELECT has_column_privilege(%s, 'tutor_profiles', 'timezone', 'SELECT')",
+                        (role,)).fetchone() == (True,)

@@ -1,4 +1,6 @@
-"""schedule_settings: every role reads it, only the database owner's role changes it, nobody deletes it."""
+"""schedule_settings: the project's roles read it, only the database owner's role changes it, nobody
+deletes it. astegni_admin may try (and hears why not, AS008); astegni_app and PUBLIC hold no write
+privilege at all, not even enough to lock the table."""
 
 from __future__ import annotations
 
@@ -42,9 +44,22 @@ def test_every_role_reads_the_settings(client):
     ("INSERT", "INSERT INTO schedule_settings (id) VALUES (true) ON CONFLICT DO NOTHING"),
 ])
 def test_a_role_not_the_owners_cannot_change_the_settings(conn, client, operation, statement):
-    locked = refused(client, statement)
-    assert locked.detail == {"role": scalar(client, "SELECT current_user"), "operation": operation}
+    role = scalar(client, "SELECT current_user")
+    if role == "astegni_admin" and operation == "UPDATE":
+        locked = refused(client, statement)
+        assert locked.detail == {"role": role, "operation": operation}
+    else:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            client.execute(statement)
     assert conn.execute(READ).fetchall() == [(8, 200)]
+
+
+@pytest.mark.parametrize("role", ["astegni_app", "PUBLIC"])
+def test_no_client_can_lock_the_settings_to_stall_acceptances(conn, role):
+    # LOCK TABLE ... ACCESS EXCLUSIVE needs UPDATE, DELETE or TRUNCATE privilege.
+    for privilege in ("UPDATE", "DELETE", "TRUNCATE", "INSERT"):
+        assert scalar(conn, "SELECT has_table_privilege(%s, 'schedule_settings', %s)",
+                      "public" if role == "PUBLIC" else role, privilege) is False
 
 
 def test_nobody_deletes_or_truncates_the_settings(conn):

@@ -12,7 +12,8 @@ AS $$
 DECLARE
     v_id integer;
 BEGIN
-    PERFORM public.astegni_lock_tutors(p_ids);
+    PERFORM public.astegni_lock_tutors(ARRAY(
+        SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = ANY (p_ids)));
     PERFORM public.astegni_check_requests(p_ids);
     BEGIN
         PERFORM public.astegni_apply_acceptance(p_ids, false);

@@ -1,15 +1,18 @@
 -- Applies the cancellation of accepted requests (status just became 'cancelled'): their sessions that
 -- have not started are marked cancelled (kept, not deleted), each student of the request leaves the
 -- course unless another accepted request of the same tutor and package still enrols them, and one
--- pg_notify('astegni_sessions') is sent per request. enrolled_students is kept (payment history).
+-- astegni_events row is written per request (the listeners woken: astegni_notify). enrolled_students is
+-- kept (payment history).
+-- Takes the tutors' locks first, as acceptance does, so that it decides on committed state: an
+-- acceptance of the same tutor in flight keeps the student it enrols.
 CREATE OR REPLACE FUNCTION public.astegni_cancel_requests(p_ids integer[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE
-    v_requests integer;
 BEGIN
+    PERFORM public.astegni_lock_tutors(ARRAY(
+        SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = ANY (p_ids)));
     WITH req AS (
         SELECT r AS request, r.id, r.tutor_id, r.package_id,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
@@ -49,10 +52,12 @@ BEGIN
         FROM cancelled
         GROUP BY cancelled.request_id
     )
-    SELECT count(*) INTO v_requests
+    INSERT INTO public.astegni_events (event, request_id, tutor_id, student_id, sessions, first_starts_at,
+                                       last_starts_at)
+    SELECT 'cancelled', req.id, req.tutor_id, req.student_id, coalesce(o.sessions, 0), o.first_starts_at,
+           o.last_starts_at
     FROM req
-    LEFT JOIN outcome AS o ON o.request_id = req.id
-    CROSS JOIN LATERAL public.astegni_notify('cancelled', req.id, req.tutor_id, req.student_id, o.sessions,
-                                              o.first_starts_at, o.last_starts_at, NULL) AS notified;
+    LEFT JOIN outcome AS o ON o.request_id = req.id;
+    PERFORM public.astegni_notify();
 END
 $$;

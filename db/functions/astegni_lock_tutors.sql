@@ -1,14 +1,20 @@
--- Serialises acceptances per tutor: transaction-scoped advisory locks taken in tutor id order, so that
--- racing acceptances wait for each other instead of deadlocking in the exclusion constraint.
--- PL/pgSQL so that its query plan is kept between calls (a SQL function is planned on every call).
-CREATE OR REPLACE FUNCTION public.astegni_lock_tutors(p_request_ids integer[])
+-- Serialises everything that books a tutor's time (acceptance, cancellation, a session moved or inserted
+-- by hand, a change of the tutor's zone): row locks on astegni_tutor_locks, taken in tutor id order so
+-- that racing transactions wait for each other instead of deadlocking in the exclusion constraint.
+-- A table no client role may write: unlike an advisory key, nobody can hold a tutor's lock to stall it.
+-- PL/pgSQL so that its query plans are kept between calls.
+CREATE OR REPLACE FUNCTION public.astegni_lock_tutors(p_tutor_ids integer[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(1634956391, t.tutor_id)  -- 1634956391: 'astg', the project's lock class
-    FROM (SELECT DISTINCT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = ANY (p_request_ids)) AS t
-    ORDER BY t.tutor_id;
+    INSERT INTO public.astegni_tutor_locks (tutor_id)
+    SELECT DISTINCT t.id FROM unnest(p_tutor_ids) AS t (id) WHERE t.id IS NOT NULL ORDER BY t.id
+    ON CONFLICT (tutor_id) DO NOTHING;
+    PERFORM FROM public.astegni_tutor_locks AS l
+    WHERE l.tutor_id = ANY (p_tutor_ids)
+    ORDER BY l.tutor_id
+    FOR NO KEY UPDATE;
 END
 $$;

@@ -1,13 +1,9 @@
--- Tells listeners on channel astegni_sessions what an acceptance or cancellation did to one request
--- (p_note: the acceptance's note, see astegni_schedule_note); delivered only if the transaction commits.
-CREATE OR REPLACE FUNCTION public.astegni_notify(
-    p_event text, p_request_id integer, p_tutor_id integer, p_student_id integer, p_sessions bigint,
-    p_first_starts_at timestamptz, p_last_starts_at timestamptz, p_note text)
+-- Wakes the listeners of channel astegni_sessions once the transaction commits. The notification carries
+-- nothing: what happened is in astegni_events, written by the rule in the same transaction and readable
+-- only by the project's roles, so a forged or garbled NOTIFY tells a listener nothing but "look again".
+CREATE OR REPLACE FUNCTION public.astegni_notify()
 RETURNS void
 LANGUAGE sql
 AS $$
-SELECT pg_notify('astegni_sessions', json_build_object(
-    'event', p_event, 'request_id', p_request_id, 'tutor_id', p_tutor_id, 'student_id', p_student_id,
-    'sessions', coalesce(p_sessions, 0),
-    'first_starts_at', p_first_starts_at, 'last_starts_at', p_last_starts_at, 'note', p_note)::text)
+SELECT pg_notify('astegni_sessions', '')
 $$;

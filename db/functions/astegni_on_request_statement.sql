@@ -1,5 +1,7 @@
 -- Trigger function (AFTER UPDATE on requested_sessions, once per statement, with its transition tables):
--- hands the rows that went pending -> accepted and accepted -> cancelled to the rule, set-based.
+-- hands the rows that went pending -> accepted and accepted -> cancelled to the rule, set-based. It
+-- reads nothing a client can set: only the statement's own old and new rows (matched by id, which no
+-- UPDATE may change).
 -- SECURITY DEFINER so that a client without rights on sessions or enrolments still triggers the rule;
 -- TimeZone pinned so that the defaults of the app's naive timestamp columns are UTC, as the rule's own
 -- stamps are.
@@ -16,11 +18,10 @@ DECLARE
     v_accepted integer[];
     v_cancelled integer[];
 BEGIN
-    -- Set by the transition trigger when a row's status changed: other updates skip the join.
-    IF current_setting('astegni.status_changed', true) IS DISTINCT FROM 'on' THEN
+    -- An update that leaves no row accepted or cancelled (most of the app's) skips the join.
+    IF NOT EXISTS (SELECT FROM new_rows AS n WHERE n.status IN ('accepted', 'cancelled')) THEN
         RETURN NULL;
     END IF;
-    PERFORM set_config('astegni.status_changed', 'off', true);
     SELECT array_agg(n.id ORDER BY n.id) FILTER (WHERE o.status = 'pending' AND n.status = 'accepted'),
            array_agg(n.id ORDER BY n.id) FILTER (WHERE o.status = 'accepted' AND n.status = 'cancelled')
     INTO v_accepted, v_cancelled

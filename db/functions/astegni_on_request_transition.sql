@@ -1,15 +1,24 @@
--- Trigger function (BEFORE UPDATE on requested_sessions, rows whose status changes): allows
+-- Trigger function (BEFORE UPDATE on requested_sessions, rows whose status or id changes): a request's
+-- id never changes (sessions and the rule's records refer to it); of the status changes, it allows
 -- pending -> accepted, pending -> rejected and accepted -> cancelled, and stamps them with the
 -- transaction time (responded_at, rejected_at, cancelled_at, updated_at). The app's own columns are
 -- naive timestamps: they get UTC wall-clock time, whatever the client's TimeZone.
--- Raises AS002 (already responded) and AS003 (invalid transition).
+-- Raises AS002 (already responded), AS003 (invalid transition) and AS013 (immutable request id).
 CREATE OR REPLACE FUNCTION public.astegni_on_request_transition()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    IF OLD.status = 'pending' AND NEW.status IN ('accepted', 'rejected') THEN
+    IF NEW.id IS DISTINCT FROM OLD.id THEN
+        PERFORM public.astegni_raise('AS013',
+            format('request %s cannot become request %s', OLD.id, NEW.id),
+            jsonb_build_object('request_id', OLD.id, 'field', 'id', 'value', NEW.id::text),
+            'A request keeps its id: its sessions and records refer to it.');
+    END IF;
+    IF OLD.status IS NOT DISTINCT FROM NEW.status THEN
+        RETURN NEW;
+    ELSIF OLD.status = 'pending' AND NEW.status IN ('accepted', 'rejected') THEN
         NEW.responded_at := now() AT TIME ZONE 'UTC';
         IF NEW.status = 'rejected' THEN
             NEW.rejected_at := now() AT TIME ZONE 'UTC';
@@ -28,8 +37,6 @@ BEGIN
             'Allowed: pending -> accepted, pending -> rejected, accepted -> cancelled.');
     END IF;
     NEW.updated_at := now() AT TIME ZONE 'UTC';
-    -- Tells this statement's astegni_on_request_statement that it has work (other updates skip it).
-    PERFORM set_config('astegni.status_changed', 'on', true);
     RETURN NEW;
 END
 $$;

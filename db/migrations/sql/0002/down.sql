@@ -8,10 +8,12 @@ DROP TRIGGER sessions_move ON sessions;
 DROP TRIGGER schedule_settings_write ON schedule_settings;
 DROP TRIGGER schedule_settings_truncate ON schedule_settings;
 DROP TRIGGER tutor_profiles_timezone ON tutor_profiles;
+DROP TRIGGER tutor_profiles_zone_change ON tutor_profiles;
 
 DROP FUNCTION preview_sessions, astegni_accept, astegni_reject, astegni_cancel, astegni_on_request_statement,
     astegni_notify, astegni_on_request_transition, astegni_on_request_insert, astegni_on_session_write,
-    astegni_on_settings_write, astegni_on_tutor_timezone, astegni_refresh_time_zones, astegni_accept_requests,
+    astegni_on_settings_write, astegni_on_tutor_timezone, astegni_on_tutor_zone_change,
+    astegni_refresh_time_zones, astegni_accept_requests,
     astegni_cancel_requests, astegni_apply_acceptance, astegni_lock_tutors, astegni_refuse_outcome,
     astegni_refuse_response, astegni_check_requests, astegni_occurrence_outcome, astegni_occurrences,
     astegni_schedule_of, astegni_schedule_problem, astegni_schedule_note, astegni_window_passed,
@@ -19,7 +21,7 @@ DROP FUNCTION preview_sessions, astegni_accept, astegni_reject, astegni_cancel, 
     astegni_parse_year, astegni_parse_date, astegni_month, astegni_weekday, astegni_raise;
 DROP TYPE astegni_schedule;
 
-DROP TABLE acceptances, skipped_occurrences, schedule_settings, time_zone_names;
+DROP TABLE astegni_event_cursors, astegni_events, astegni_tutor_locks, acceptances, skipped_occurrences, schedule_settings, time_zone_names;
 ALTER TABLE sessions
     DROP CONSTRAINT sessions_no_overlap,
     DROP CONSTRAINT sessions_time_check,

@@ -15,8 +15,11 @@ $$;
 GRANT USAGE ON SCHEMA public TO astegni_app, astegni_admin;
 
 GRANT SELECT ON requested_sessions, requested_session_students, sessions, enrolled_students,
-    enrolled_courses, skipped_occurrences, acceptances, tutor_packages, schedule_settings, time_zone_names
+    enrolled_courses, skipped_occurrences, acceptances, tutor_packages, schedule_settings, time_zone_names,
+    astegni_events, astegni_event_cursors
     TO astegni_app, astegni_admin;
+-- A listener keeps its place in the events (astegni listen --name).
+GRANT INSERT, UPDATE ON astegni_event_cursors TO astegni_app, astegni_admin;
 -- Profiles hold secrets (two-factor keys): only the columns the rule reads.
 GRANT SELECT (id, user_id, timezone) ON tutor_profiles TO astegni_app, astegni_admin;
 GRANT SELECT (id, user_id) ON student_profiles TO astegni_app, astegni_admin;
@@ -26,6 +29,8 @@ GRANT UPDATE (status, message, counter_offer_price, rejected_reason, cancelled_r
     ON requested_sessions TO astegni_app;
 GRANT UPDATE, DELETE ON requested_sessions, requested_session_students TO astegni_admin;
 GRANT INSERT, UPDATE, DELETE ON sessions, enrolled_students, enrolled_courses TO astegni_admin;
+-- astegni_admin may try: the settings trigger then says who may change them (AS008).
+GRANT UPDATE ON schedule_settings TO astegni_admin;
 GRANT UPDATE (timezone) ON tutor_profiles TO astegni_admin;
 
 -- The sequences by what owns them: the app's are named after tables it has since renamed.
@@ -43,7 +48,20 @@ BEGIN
 END
 $$;
 
--- Everyone reads the settings; the trigger decides who may change them (with its own SQLSTATE).
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON schedule_settings TO PUBLIC;
-GRANT SELECT ON time_zone_names TO PUBLIC;
-REVOKE EXECUTE ON FUNCTION astegni_on_request_statement(), astegni_on_session_write() FROM PUBLIC;
+-- PUBLIC gets nothing of the rule's: PostgreSQL lets PUBLIC execute every new function, so each of the
+-- rule's is revoked and granted to the two roles (a login with no grants cannot even call them). The
+-- settings are changed by the owner's role alone; astegni_tutor_locks by the rule alone.
+DO $$
+DECLARE
+    v_function regprocedure;
+BEGIN
+    FOR v_function IN
+        SELECT p.oid::regprocedure FROM pg_proc AS p
+        WHERE p.pronamespace = 'public'::regnamespace
+          AND (p.proname LIKE 'astegni\_%' OR p.proname = 'preview_sessions')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', v_function);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO astegni_app, astegni_admin', v_function);
+    END LOOP;
+END
+$$;

@@ -1,7 +1,7 @@
 -- Enrols the students of accepted requests and creates their sessions in one set-based statement:
 -- enrolled_students and enrolled_courses upserted (every student of a shared booking), sessions and
 -- skipped_occurrences inserted, one acceptances row per request saying what was made and why not more,
--- refusals raised, one pg_notify('astegni_sessions') per request. Called by astegni_accept_requests, once
+-- refusals raised, one astegni_events row per request (and the listeners woken: astegni_notify). Called by astegni_accept_requests, once
 -- for the whole statement (p_check_clashes false: the exclusion constraint guards) or once per request in
 -- id order when a clash has to be resolved (p_check_clashes true).
 -- Naive timestamps of the app's tables are written in UTC (the caller pins TimeZone for their defaults).
@@ -130,15 +130,20 @@ BEGIN
         INSERT INTO public.acceptances (request_id, accepted_at, sessions_created, students_enrolled, note)
         SELECT told.id, now(), told.created, told.students, told.outcome_note
         FROM told
+    ),
+    announced AS (
+        INSERT INTO public.astegni_events (event, request_id, tutor_id, student_id, sessions,
+                                           first_starts_at, last_starts_at, note)
+        SELECT 'accepted', told.id, told.tutor_id, told.student_id, told.created, told.first_starts_at,
+               told.last_starts_at, told.outcome_note
+        FROM told
     )
     SELECT count(*) INTO v_requests
     FROM told
-    CROSS JOIN LATERAL public.astegni_notify('accepted', told.id, told.tutor_id, told.student_id, told.created,
-                                              told.first_starts_at, told.last_starts_at, told.outcome_note)
-        AS notified
     WHERE CASE WHEN told.wanted > v_limit OR told.clash_session_id IS NOT NULL
                THEN public.astegni_refuse_outcome(told.request, told.wanted::int, v_limit, told.timezone,
                                                   told.clash_date, told.clash_session_id)
                ELSE true END;
+    PERFORM public.astegni_notify();
 END
 $$;

@@ -1,8 +1,10 @@
--- Trigger function (BEFORE INSERT on sessions made by hand, BEFORE UPDATE of a session that moves or is
+-- Trigger function (BEFORE INSERT of a session made by hand, BEFORE UPDATE of a session that moves or is
 -- un-cancelled): keeps the wall-clock pair (session_date, start_time, end_time) and the instants
 -- (starts_at, ends_at) telling the same time in the tutor's zone. Whichever pair the statement set moves
 -- the other; a moved starts_at alone keeps the length; both pairs set must agree. Then refuses a move
--- onto a date where the request already has a session, or onto another course's session of the tutor.
+-- onto a date where the request already has a session, or onto another course's session of the tutor,
+-- under the tutor's lock: a clash with an acceptance in flight is seen once it commits (AS007, never
+-- the exclusion constraint's raw 23P01).
 -- Raises AS007 (schedule conflict), AS010 (inconsistent session) and AS011 (date taken).
 CREATE OR REPLACE FUNCTION public.astegni_on_session_write()
 RETURNS trigger
@@ -84,6 +86,7 @@ BEGIN
             'Move the session to a date on which its request has no session.');
     END IF;
     IF NEW.status IS DISTINCT FROM 'cancelled' THEN
+        PERFORM public.astegni_lock_tutors(ARRAY[NEW.tutor_id]);
         SELECT s.id INTO v_clash FROM public.sessions AS s
         WHERE s.tutor_id = NEW.tutor_id
           AND tstzrange(s.starts_at, s.ends_at) && tstzrange(NEW.starts_at, NEW.ends_at)
