@@ -69,7 +69,8 @@ def inspect(url: str) -> Report:
             conn.begin()
             driver = _driver(conn)
             report = Report(revision=migrations.revision(driver))
-            report.differences = _differences(driver)
+            if report.revision is None:  # once stamped, the baseline is history: 0002 has added to it
+                report.differences = _differences(driver)
             with conn.begin_nested() as attempt:
                 try:
                     _upgrade(conn, url, report.revision)

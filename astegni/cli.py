@@ -183,7 +183,7 @@ def _show_adoption(url: str, report: adopt.Report) -> None:
         for d in report.differences:
             table.add_row(d.table, d.column or "", d.baseline, d.live or "[red]missing[/]")
         console.print(table)
-    else:
+    elif report.revision is None:
         console.print("Tables: as the baseline has them.")
     if report.blockers:
         console.print(f"[bold]{len(report.blockers)} rows stop the upgrade;[/] the SQL below resolves each "

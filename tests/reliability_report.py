@@ -27,7 +27,7 @@ from pathlib import Path
 LOG_ENV = "ASTEGNI_RELIABILITY_LOG"
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ["tests/test_properties.py", "tests/test_concurrency.py", "tests/test_faults.py",
-          "tests/test_hostile.py"]
+          "tests/test_hostile.py", "tests/test_adversary.py"]
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 
 
@@ -100,6 +100,11 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"{f['fault_requests_in_flight']:,} |",
         f"| hostile inputs tried (injection, 100,000 dates, depth-1000 JSON, wrong types, NULLs) "
         f"| {f['hostile_inputs']:,} |",
+        f"| bypasses tried as a login of `astegni_app` or the owner (a setting reset in the statement, "
+        f"an id changed, an upsert, a MERGE) | {f['bypasses_tried']} |",
+        f"| races of a cancellation or a hand move with an acceptance in flight | {f['races']} |",
+        f"| privileges checked as a login with no grants and as a member of `astegni_app` "
+        f"| {f['privileges_checked']} |",
     ]
     return "\n".join([
         "# Reliability: proof under stress",
@@ -135,6 +140,11 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "accepting again completes the work. The crash test runs on an embedded server of its own.",
         "- `tests/test_hostile.py`: every hostile input is refused with its documented error or "
         "handled per the contract, under `statement_timeout = 20s`.",
+        "- `tests/test_adversary.py`: as a login that is only a member of `astegni_app` and as one "
+        "with no grants, nothing switches the rule off or bends it: a status change is always fully "
+        "processed or refused; cancellation and hand moves serialise with acceptance on locks no "
+        "client can take; a zone change keeps every session's two time pairs in agreement or is "
+        "refused whole.",
         "",
     ])
 
