@@ -211,6 +211,38 @@ def test_a_zone_change_that_would_double_book_is_refused_whole(conn):
     assert scalar(conn, "SELECT timezone FROM tutor_profiles WHERE id = %s", tutor) == BERLIN
 
 
+def test_an_acceptance_racing_a_zone_change_is_re_timed_with_the_others(db_url, conn):
+    f = Factory(conn)
+    tutor = f.tutor(ADDIS)
+    user, _ = f.student()
+    request = f.request(tutor, user, schedule_type="recurring", days=["Tuesday"], start_time=dt.time(9),
+                        end_time=dt.time(10))
+    errors: list[BaseException] = []
+    with psycopg.connect(db_url) as a:
+        astegni.accept(a, request)  # uncommitted: its sessions are timed in Addis Ababa
+
+        def change_zone() -> None:
+            try:
+                with psycopg.connect(db_url, autocommit=True) as b:
+                    b.execute("UPDATE tutor_profiles SET timezone = %s WHERE id = %s", (BERLIN, tutor))
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        changer = threading.Thread(target=change_zone)
+        changer.start()
+        time.sleep(1)
+        assert changer.is_alive(), "the zone change must wait for the tutor's acceptance in flight"
+        a.commit()
+        changer.join(30)
+    assert not errors
+    rows = conn.execute("SELECT start_time, starts_at FROM sessions WHERE request_id = %s",
+                        (request,)).fetchall()
+    assert len(rows) == 8
+    for start, starts_at in rows:
+        assert start == dt.time(9) == starts_at.astimezone(ZoneInfo(BERLIN)).time()
+    record("races", 1)
+
+
 # 4. Least privilege ----------------------------------------------------------------------------------
 
 def test_a_login_with_no_grants_can_call_nothing_of_the_rule(conn, nobody):
