@@ -108,6 +108,11 @@ class Checks:
         assert status(self.conn, 2) == "cancelled"
         assert (sessions(self.conn, 2), sessions(self.conn, 2, "cancelled")) == (0, 2)
 
+    def after_events(self, out):
+        # Request 1 accepted alone, 2 and 3 in one statement, 2 cancelled: one row each.
+        assert rows(4) in out
+        assert re.search(r"\| cancelled \|\s+2 \|\s+2 \|", out)
+
     def before_tutor_week(self):
         self.facts["week"] = scalar(
             self.conn, "SELECT count(*) FROM sessions WHERE tutor_id = 1"
