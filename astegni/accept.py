@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from astegni import queries
-from astegni.connection import Conn, fetch
+from astegni.connection import Conn, Row, fetch
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,15 @@ class Acceptance:
     enrolled_course_id: int | None
     skipped: tuple[Skipped, ...] = ()
 
+    @classmethod
+    def from_row(cls, row: Row) -> Acceptance:
+        """The acceptance astegni_accept reports in its row (`skipped` as JSON, parsed or not)."""
+        fields = dict(row)
+        skipped = fields.pop("skipped")
+        if isinstance(skipped, str):
+            skipped = json.loads(skipped)
+        return cls(**fields, skipped=tuple(Skipped.from_json(item) for item in skipped))
+
     @property
     def explanation(self) -> str:
         """What was made, and why not more, in a sentence."""
@@ -69,13 +78,15 @@ class Acceptance:
         return f"{made}: {NOTES[self.note]}" if self.note else made
 
     def as_response(self) -> dict[str, Any]:
-        """The JSON body the old accept endpoint answered with."""
+        """The body the app's old PATCH endpoint answered an acceptance with, key for key; its message
+        also says what was made and why not more. A price of 0 is 0.0 (the old handler said null)."""
         return {
             "success": True,
-            "message": f"Session request accepted: {self.explanation}",
+            "message": f"Session request accepted and student added to your students list"
+                       f" ({self.explanation})",
             "request_id": self.request_id,
             "status": self.status,
-            "responded_at": self.responded_at.isoformat(),
+            "responded_at": _column_time(self.responded_at),
             "agreed_price": float(self.agreed_price) if self.agreed_price is not None else None,
             "sessions_created": self.sessions_created,
             "enrolled_course_id": self.enrolled_course_id,
@@ -89,6 +100,21 @@ class Rejection:
     responded_at: dt.datetime
     rejected_reason: str | None
 
+    @classmethod
+    def from_row(cls, row: Row) -> Rejection:
+        """The rejection astegni_reject reports in its row."""
+        return cls(**row)
+
+    def as_response(self) -> dict[str, Any]:
+        """The body the app's old PATCH endpoint answered a rejection with, key for key."""
+        return {"success": True, "message": "Session request rejected", "request_id": self.request_id,
+                "status": self.status, "responded_at": _column_time(self.responded_at)}
+
+
+def _column_time(instant: dt.datetime) -> str:
+    """An instant as the app's naive UTC column holds it, in the old endpoint's isoformat (no offset)."""
+    return instant.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+
 
 @dataclass(frozen=True)
 class Cancellation:
@@ -98,14 +124,16 @@ class Cancellation:
     cancelled_reason: str | None
     sessions_cancelled: int
 
+    @classmethod
+    def from_row(cls, row: Row) -> Cancellation:
+        """The cancellation astegni_cancel reports in its row."""
+        return cls(**row)
+
 
 def accept(conn: Conn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
     """Accepts a pending request (only tutor_id's own when given) and reports what was made."""
     [row] = fetch(conn, queries.ACCEPT, {"request_id": request_id, "tutor_id": tutor_id})
-    skipped = row.pop("skipped")
-    if isinstance(skipped, str):
-        skipped = json.loads(skipped)
-    return Acceptance(**row, skipped=tuple(Skipped.from_json(item) for item in skipped))
+    return Acceptance.from_row(row)
 
 
 def reject(conn: Conn, request_id: int, *, reason: str | None = None,
@@ -113,7 +141,7 @@ def reject(conn: Conn, request_id: int, *, reason: str | None = None,
     """Rejects a pending request (only tutor_id's own when given)."""
     [row] = fetch(conn, queries.REJECT,
                   {"request_id": request_id, "reason": reason, "tutor_id": tutor_id})
-    return Rejection(**row)
+    return Rejection.from_row(row)
 
 
 def cancel(conn: Conn, request_id: int, *, reason: str | None = None,
@@ -121,4 +149,4 @@ def cancel(conn: Conn, request_id: int, *, reason: str | None = None,
     """Cancels an accepted request: its sessions not yet started are cancelled, and counted."""
     [row] = fetch(conn, queries.CANCEL,
                   {"request_id": request_id, "reason": reason, "tutor_id": tutor_id})
-    return Cancellation(**row)
+    return Cancellation.from_row(row)

@@ -1,22 +1,35 @@
 """Runs the layer's statements on whatever connection the caller has, and maps the database's errors.
 
-Accepted: a psycopg 3 connection, a SQLAlchemy Connection or an ORM Session. The caller owns the
-transaction: nothing here commits. A deadlock or serialization failure is retried only on an
-autocommit psycopg connection, where the statement is its own transaction and PostgreSQL says a
-retry is safe; elsewhere it is raised as RetryableConflict for the caller to retry its transaction.
+Accepted: a psycopg 3 connection, a SQLAlchemy Connection or an ORM Session (`fetch`), and their
+asyncio counterparts, a psycopg AsyncConnection, a SQLAlchemy AsyncConnection or an AsyncSession
+(`fetch_async`); SQLAlchemy on its psycopg driver. The caller owns the transaction: nothing here
+commits. A deadlock or serialization failure is retried only on an autocommit psycopg connection
+(sync or async) outside a `conn.transaction()` block, where the statement is its own transaction and
+PostgreSQL says a retry is safe; elsewhere it is raised as RetryableConflict for the caller to retry
+its transaction.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import psycopg
 import sqlalchemy.exc
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.orm import Session as ORMSession
 
 from astegni.errors import RetryableConflict, translate
+
+if TYPE_CHECKING:
+    # Imported when needed only: SQLAlchemy's asyncio extension requires greenlet, which a caller on
+    # psycopg's AsyncConnection need not install.
+    from sqlalchemy.ext.asyncio import AsyncConnection as SAAsyncConnection
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    AsyncConn: TypeAlias = psycopg.AsyncConnection[Any] | SAAsyncConnection | AsyncSession
 
 Conn = psycopg.Connection[Any] | SAConnection | ORMSession
 Row = dict[str, Any]
@@ -26,18 +39,51 @@ RETRIES = 5
 
 def fetch(conn: Conn, sql: str, params: dict[str, Any]) -> list[Row]:
     """The rows of one statement, with the database's refusals raised as AstegniError."""
-    attempts = RETRIES if isinstance(conn, psycopg.Connection) and conn.autocommit else 1
+    attempts = _attempts(conn)
     for attempt in range(attempts):
         try:
             return _fetch(conn, sql, params)
         except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
-            mapped = translate(error)
-            if mapped is None:
-                raise
-            if isinstance(mapped, RetryableConflict) and attempt + 1 < attempts:
-                continue
-            raise mapped from error
+            _raise_unless_retried(error, retry_left=attempt + 1 < attempts)
     raise AssertionError("unreachable")
+
+
+async def fetch_async(conn: AsyncConn, sql: str, params: dict[str, Any]) -> list[Row]:
+    """`fetch` on an asyncio connection: the same statement, errors and retries, awaited."""
+    if isinstance(conn, psycopg.AsyncConnection):
+        attempts = _attempts(conn)
+        for attempt in range(attempts):
+            try:
+                async with conn.cursor(row_factory=dict_row) as cursor:
+                    await cursor.execute(sql, params)
+                    return await cursor.fetchall()
+            except psycopg.Error as error:
+                _raise_unless_retried(error, retry_left=attempt + 1 < attempts)
+        raise AssertionError("unreachable")
+    if isinstance(conn, _sqlalchemy_async()):
+        # SQLAlchemy's own bridge runs the sync path (flush, statement, expire_all) on the async driver.
+        return await conn.run_sync(fetch, sql, params)
+    raise TypeError(f"astegni.aio needs a psycopg AsyncConnection, a SQLAlchemy AsyncConnection or an"
+                    f" AsyncSession, not {type(conn).__name__} (astegni.accept & co. take sync ones)")
+
+
+def _attempts(conn: Conn | AsyncConn) -> int:
+    """RETRIES where the statement is its own transaction (autocommit, outside `conn.transaction()`),
+    else 1: a failed statement aborts the caller's transaction, which only the caller can retry."""
+    own_transaction = (isinstance(conn, psycopg.Connection | psycopg.AsyncConnection) and conn.autocommit
+                       and conn.info.transaction_status == TransactionStatus.IDLE)
+    return RETRIES if own_transaction else 1
+
+
+def _raise_unless_retried(error: Exception, *, retry_left: bool) -> None:
+    """Raises the AstegniError for a failed statement (or the error itself when it is not one of ours);
+    returns only when the statement is to be run again."""
+    mapped = translate(error)
+    if mapped is None:
+        raise error
+    if isinstance(mapped, RetryableConflict) and retry_left:
+        return
+    raise mapped from error
 
 
 def _fetch(conn: Conn, sql: str, params: dict[str, Any]) -> list[Row]:
@@ -51,3 +97,14 @@ def _fetch(conn: Conn, sql: str, params: dict[str, Any]) -> list[Row]:
         conn.expire_all()  # the rule changed rows behind the identity map
         return rows
     return [dict(r) for r in conn.exec_driver_sql(sql, params).mappings()]
+
+
+@functools.cache
+def _sqlalchemy_async() -> tuple[type[SAAsyncConnection], type[AsyncSession]] | tuple[()]:
+    """SQLAlchemy's asyncio connection classes, or none when it cannot be imported (no greenlet): then
+    no caller can hold one either."""
+    try:
+        from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+    except ImportError:
+        return ()
+    return AsyncConnection, AsyncSession

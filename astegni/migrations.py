@@ -1,7 +1,16 @@
 """Running the migrations, and the SQL files they install: db/functions/ (the current truth) and each
-revision's frozen SQL under db/migrations/sql/NNNN/ (its DDL files and a copy of its functions)."""
+revision's frozen SQL under db/migrations/sql/NNNN/ (its DDL files and a copy of its functions).
+
+The files come with the package: the wheel carries db/ as astegni/db/ and alembic.ini as
+astegni/alembic.ini (pyproject.toml). An editable install (`pip install -e .`) has neither inside the
+package, so the checkout beside it is used: the same layout, one directory up.
+
+The revision is recorded in astegni_alembic_version (VERSION_TABLE), so that an app with an Alembic
+history of its own keeps its alembic_version: the two histories run side by side on one database.
+"""
 
 from collections.abc import Callable, Collection
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +22,26 @@ from psycopg.rows import dict_row
 
 from astegni import queries
 
-ROOT = Path(__file__).resolve().parent.parent
-DB_DIR = ROOT / "db"
+# The table holding this project's revision (db/migrations/env.py; queries.MIGRATED and REVISION).
+VERSION_TABLE = "astegni_alembic_version"
+
+
+def _data_dir() -> Path:
+    """The directory holding alembic.ini and db/: the installed package, else the checkout."""
+    package = resources.files("astegni")
+    if not isinstance(package, Path):  # e.g. imported from a zip: Alembic needs real files
+        raise RuntimeError(f"astegni is installed as {package!r}; install it as a directory (pip install)")
+    for candidate in (package, package.parent):
+        if (candidate / "alembic.ini").is_file() and (candidate / "db" / "migrations" / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"astegni's migrations are missing: neither {package} nor {package.parent} holds"
+                            " alembic.ini and db/migrations/ (reinstall the package)")
+
+
+DATA_DIR = _data_dir()
+# The Alembic configuration: `alembic -c <ALEMBIC_INI> upgrade head` runs this project's migrations.
+ALEMBIC_INI = DATA_DIR / "alembic.ini"
+DB_DIR = DATA_DIR / "db"
 FUNCTIONS_DIR = DB_DIR / "functions"
 FROZEN_DIR = DB_DIR / "migrations" / "sql"
 
@@ -61,7 +88,7 @@ def frozen_rows(revision: str, name: str) -> list[dict[str, Any]]:
 
 def alembic_config(url: str) -> Config:
     """The project's Alembic configuration, aimed at `url` (db/migrations/env.py reads it)."""
-    config = Config(str(ROOT / "alembic.ini"))
+    config = Config(str(ALEMBIC_INI))
     config.attributes["url"] = url
     return config
 
@@ -84,5 +111,5 @@ def revision(conn: psycopg.Connection[Any]) -> str | None:
 
 
 def head() -> str | None:
-    """The newest revision this checkout knows."""
+    """The newest revision this installation knows."""
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()

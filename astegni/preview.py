@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from astegni import queries
-from astegni.connection import Conn, fetch
+from astegni.connection import Conn, Row, fetch
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,12 @@ class PreviewRow:
     reason: str | None  # 'past', 'dst_gap' or 'conflict'
     clash_session_id: int | None
 
+    @classmethod
+    def from_row(cls, row: Row) -> PreviewRow:
+        """One row of preview_sessions."""
+        return cls(**row)
+
 
 def preview(conn: Conn, request_id: int) -> list[PreviewRow]:
     """One row per occurrence of a pending request; writes nothing."""
-    return [PreviewRow(**row) for row in fetch(conn, queries.PREVIEW, {"request_id": request_id})]
+    return [PreviewRow.from_row(row) for row in fetch(conn, queries.PREVIEW, {"request_id": request_id})]

@@ -61,10 +61,11 @@ REQUEST_ZONE = """
 SELECT t.timezone FROM requested_sessions AS r JOIN tutor_profiles AS t ON t.id = r.tutor_id
 WHERE r.id = %(request_id)s::integer
 """
-# Whether the database has ever been migrated (or stamped).
-MIGRATED = "SELECT to_regclass('alembic_version') IS NOT NULL"
-# The database's Alembic revision.
-REVISION = "SELECT version_num FROM alembic_version"
+# Whether the database has ever been migrated (or stamped) by this project: its own version table
+# (migrations.VERSION_TABLE), never the app's alembic_version.
+MIGRATED = "SELECT to_regclass('astegni_alembic_version') IS NOT NULL"
+# The database's revision of this project's migrations.
+REVISION = "SELECT version_num FROM astegni_alembic_version"
 
 # astegni db adopt: the baseline is built in a schema of its own, inside the dry run's transaction.
 BASELINE_SCHEMA = "CREATE SCHEMA astegni_baseline; SET LOCAL search_path = astegni_baseline"

@@ -111,7 +111,7 @@ LIVE_COPY = Path(__file__).parent / "data" / "astegni_copy.sql"
 
 
 def load_live_copy(url: str) -> None:
-    """The app's own tables (the baseline, with no alembic_version) and its rows."""
+    """The app's own tables (the baseline, with no astegni_alembic_version) and its rows."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute((FROZEN_DIR / "0001" / "up.sql").read_text())
         conn.execute(LIVE_COPY.read_text())

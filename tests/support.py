@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from icalendar import Calendar
 import astegni
 from astegni.database import url_for_database
 from astegni.errors import AstegniError, translate
-from astegni.migrations import ROOT, alembic_config, downgrade
+from astegni.migrations import alembic_config, downgrade
 from astegni.migrations import upgrade as migrate
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "upcoming", "url_for_database", "written",
 ]
 
+# The checkout: its docs/ and db/schema.sql (the installed package's SQL is astegni.migrations.DB_DIR).
+ROOT = Path(__file__).resolve().parent.parent
 # The tutors' default zone, as in tutor_profiles.timezone.
 ADDIS_ABABA = "Africa/Addis_Ababa"
 BERLIN = "Europe/Berlin"

@@ -15,6 +15,7 @@ from psycopg import sql
 from sqlalchemy.orm import Session
 
 import astegni
+from astegni import adopt
 from astegni.database import engine as make_engine
 from astegni.errors import AstegniError
 from astegni.migrations import head
@@ -63,7 +64,7 @@ def test_adopt_reports_the_two_real_problems_writes_nothing_and_resolves_them(li
     assert "refused AS005: request 8: days 'Funday'" in out
     assert "refused AS012: request 9: package_id 1 is tutor" in out
     with psycopg.connect(live_db) as conn:  # nothing was written
-        assert scalar(conn, "SELECT to_regclass('alembic_version') IS NULL") is True
+        assert scalar(conn, "SELECT to_regclass('astegni_alembic_version') IS NULL") is True
         assert scalar(conn, "SELECT count(*) FROM enrolled_courses") == 3
         assert scalar(conn, "SELECT count(*) FROM requested_sessions WHERE status = 'pending'") == 9
     assert column_types(live_db) == before
@@ -91,7 +92,23 @@ def test_apply_on_a_database_with_blockers_stops_and_changes_nothing(live_db):
     assert "Migration 0002 stopped, nothing was changed: 2 rows" in result.stderr
     assert column_types(live_db) == before
     with psycopg.connect(live_db) as conn:
-        assert scalar(conn, "SELECT to_regclass('alembic_version') IS NULL") is True
+        assert scalar(conn, "SELECT to_regclass('astegni_alembic_version') IS NULL") is True
+
+
+def test_an_apps_own_alembic_version_is_not_ours(live_db):
+    """An app with an Alembic history of its own has an alembic_version: adopt reads this project's
+    revision from astegni_alembic_version only, and leaves the app's row as it was."""
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('a1f0c3e9b7d2')")
+        for blocker in adopt.inspect(live_db).blockers:
+            conn.execute(blocker["resolution"])
+    report = cli("db", "adopt", url=live_db)
+    assert "revision none" in report.stdout and "Ready" in report.stdout
+    assert f"revision {head()} (head)" in cli("db", "adopt", "--apply", url=live_db).stdout
+    with psycopg.connect(live_db) as conn:
+        assert scalar(conn, "SELECT version_num FROM alembic_version") == "a1f0c3e9b7d2"
+        assert scalar(conn, "SELECT version_num FROM astegni_alembic_version") == head()
 
 
 def outcome(url: str) -> dict[str, Any]:

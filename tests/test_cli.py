@@ -80,7 +80,7 @@ def test_db_upgrade_current_downgrade(empty_db_url):
         "--database-url", empty_db_url, "db", "downgrade", "0001").stdout
     assert "revision 0001" in cli("db", "current", url=empty_db_url).stdout
     with psycopg.connect(empty_db_url) as conn:
-        assert scalar(conn, "SELECT version_num FROM alembic_version") == "0001"
+        assert scalar(conn, "SELECT version_num FROM astegni_alembic_version") == "0001"
 
 
 def test_unmigrated_database_is_one_line(empty_db_url, db_url):
@@ -125,7 +125,7 @@ def test_role_without_privileges_is_one_line(server_url, empty_db_url, db_url):
         assert_one_line_error(result, "error 42501", "permission denied for schema public")
         assert password not in result.stderr
         assert_one_line_error(cli("sessions", "--tutor", "1", url=as_nobody[1], check=False),
-                              "error 42501", "permission denied for table alembic_version")
+                              "error 42501", "permission denied for table astegni_alembic_version")
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

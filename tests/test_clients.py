@@ -120,7 +120,9 @@ def test_as_response_is_the_old_endpoints_body(conn):
     assert isinstance(body["message"], str) and body["message"]
     assert body["request_id"] == request and type(body["request_id"]) is int
     assert body["status"] == "accepted"
-    assert dt.datetime.fromisoformat(body["responded_at"]) == result.responded_at
+    # As the app's naive column holds it: UTC wall-clock time, no offset.
+    assert dt.datetime.fromisoformat(body["responded_at"]) == result.responded_at.astimezone(
+        dt.UTC).replace(tzinfo=None)
     assert body["agreed_price"] == 25.0 and type(body["agreed_price"]) is float
     assert body["sessions_created"] == 8 and type(body["sessions_created"]) is int
     assert type(body["enrolled_course_id"]) is int

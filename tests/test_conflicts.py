@@ -321,6 +321,6 @@ def test_upgrade_over_overlapping_sessions_stops_and_deletes_nothing(empty_db_ur
 
     with psycopg.connect(empty_db_url, autocommit=True) as legacy:
         assert legacy.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
-        assert scalar(legacy, "SELECT version_num FROM alembic_version") == "0001"
+        assert scalar(legacy, "SELECT version_num FROM astegni_alembic_version") == "0001"
         assert scalar(legacy, "SELECT count(*) FROM information_schema.columns"
                               " WHERE table_name = 'sessions' AND column_name = 'tutor_id'") == 0

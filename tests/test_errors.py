@@ -42,8 +42,8 @@ from astegni.errors import (
     reported,
     translate,
 )
-from astegni.migrations import FUNCTIONS_DIR, ROOT
-from tests.support import Factory, next_year
+from astegni.migrations import FUNCTIONS_DIR
+from tests.support import ROOT, Factory, next_year
 
 Conn = psycopg.Connection[Any]
 # A refused statement and the DETAIL facts it must report, made ready in a fresh database.

@@ -56,7 +56,7 @@ def test_up_down_to_zero_up_again(empty_db_url):
     downgrade(empty_db_url, "base")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert project_objects(conn) == {}
-        assert tables(conn) == {"alembic_version"}
+        assert tables(conn) == {"astegni_alembic_version"}
     migrate(empty_db_url, "head")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert (project_objects(conn), tables(conn)) == at_head
@@ -136,4 +136,4 @@ def test_duplicate_enrolments_stop_the_upgrade_and_keep_the_rows(empty_db_url):
     assert "DELETE FROM enrolled_students WHERE id IN (2);" in blocker["resolution"]
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM enrolled_students").fetchone() == (2,)
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert conn.execute("SELECT version_num FROM astegni_alembic_version").fetchone() == ("0001",)

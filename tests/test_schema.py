@@ -15,13 +15,14 @@ FROM pg_attribute AS a
 JOIN pg_class AS c
   ON c.oid = a.attrelid AND c.relkind IN ('r', 'c') AND c.relnamespace = 'public'::regnamespace
 LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname <> 'alembic_version'
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname <> 'astegni_alembic_version'
 UNION ALL
 SELECT 'constraint', conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
 FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid <> 0
-  AND conrelid::regclass::text <> 'alembic_version'
+  AND conrelid::regclass::text <> 'astegni_alembic_version'
 UNION ALL
-SELECT 'index', indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'alembic_version'
+SELECT 'index', indexdef FROM pg_indexes
+WHERE schemaname = 'public' AND tablename <> 'astegni_alembic_version'
 """
 
 

@@ -1,4 +1,6 @@
-"""Alembic environment: the URL comes from DATABASE_URL, the target metadata from astegni.models.
+"""Alembic environment: the URL comes from DATABASE_URL, the target metadata from astegni.models, and
+the revision goes to astegni_alembic_version (never alembic_version, which an app's own Alembic history
+may hold in the same database).
 
 A caller may hand over an open SQLAlchemy connection instead (config.attributes["connection"]): the
 migrations then run inside its transaction and commit nothing (astegni db adopt's dry run rolls it back).
@@ -10,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from astegni.database import database_url, engine
+from astegni.migrations import VERSION_TABLE
 from astegni.models import Base
 
 
@@ -23,6 +26,7 @@ def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
+        version_table=VERSION_TABLE,
         transaction_per_migration=True,
         compare_server_default=False,
         include_object=include_object,

@@ -1,4 +1,4 @@
--- Rows shaped like a live Astegni database's (loaded over revision 0001's tables, no alembic_version):
+-- Rows shaped like a live Astegni database's (loaded over revision 0001's tables, no astegni_alembic_version):
 -- what the app itself wrote, with the real data's quirks. Two of them stop the upgrade: courses 9 and 11
 -- are one tutor's one package twice, and session 5 belongs to no course. The pending requests carry the
 -- shapes real users send: 'specific' without dates, a stale year box, " Wednesday", a shared booking,

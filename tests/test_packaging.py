@@ -1,0 +1,209 @@
+"""The project as an app gets it: a wheel carrying its SQL and Alembic configuration, usable without
+the checkout; and its own version table, so that an app's own Alembic history and this project's run
+on one database, in either order, each reaching head and going down without touching the other."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from astegni.migrations import VERSION_TABLE, head
+from tests.support import ROOT, downgrade, migrate, scalar
+
+# ---- the wheel -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel built from the checkout as `python -m build` builds it (without an isolated build
+    environment: hatchling is a dev dependency, so no index is needed)."""
+    out = tmp_path_factory.mktemp("dist")
+    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)]
+    subprocess.run(build, capture_output=True, text=True, check=True, timeout=300)
+    [built] = out.glob("astegni_sessions-*.whl")
+    return built
+
+
+def checkout_files(directory: Path) -> set[str]:
+    return {str(p.relative_to(ROOT)) for p in directory.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_wheel_carries_the_sql_and_the_alembic_configuration(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        assert "astegni = astegni.cli:app" in archive.read(entry_points).decode()
+    db = checkout_files(ROOT / "db")
+    assert any(name.startswith("db/functions/") for name in db)
+    assert any(name.startswith("db/migrations/sql/0002/functions/") for name in db)
+    assert {f"astegni/{name}" for name in db} <= names
+    assert {"astegni/alembic.ini", "astegni/migrations.py", "astegni/py.typed"} <= names
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def test_installed_wheel_runs_without_the_checkout(wheel, tmp_path, empty_db_url):
+    """The wheel unpacked as pip installs it, first on the path, run from a directory outside the
+    checkout: it finds its files inside itself, and migrates up and down, by astegni and by alembic."""
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    environment = {**os.environ, "PYTHONPATH": str(site), "DATABASE_URL": empty_db_url}
+
+    def run(*args: str) -> str:
+        result = subprocess.run([sys.executable, *args], cwd=elsewhere, env=environment,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    ini = run("-c", "import astegni.migrations as m; print(m.ALEMBIC_INI)").strip()
+    assert Path(ini) == site / "astegni" / "alembic.ini"
+    assert ScriptDirectory.from_config(Config(ini)).get_current_head() == head()
+    assert f"revision {head()} (head)" in run("-m", "astegni.cli", "db", "upgrade")
+    assert "Ready" in run("-m", "astegni.cli", "db", "adopt")
+    assert "revision none" in run("-m", "astegni.cli", "db", "downgrade", "base")
+    run("-m", "alembic", "-c", ini, "upgrade", "head")
+    assert head() in run("-m", "alembic", "-c", ini, "current")
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, f"SELECT version_num FROM {VERSION_TABLE}") == head()
+        assert scalar(conn, "SELECT to_regclass('alembic_version') IS NULL") is True
+    run("-m", "alembic", "-c", ini, "downgrade", "base")
+
+
+# ---- an app's own Alembic history beside this project's -------------------------------------------
+
+APP_ENV = '''
+from alembic import context
+import psycopg
+from sqlalchemy import create_engine, pool
+
+url = context.config.attributes["url"]
+engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url), poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection)  # the default version table: alembic_version
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()
+'''
+
+APP_REVISIONS = {
+    "a1f0c3e9b7d2_notes.py": '''
+from alembic import op
+import sqlalchemy as sa
+
+revision = "a1f0c3e9b7d2"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("app_notes", sa.Column("id", sa.Integer, primary_key=True), sa.Column("body", sa.Text))
+
+
+def downgrade():
+    op.drop_table("app_notes")
+''',
+    "c4d5e6f7a8b9_note_authors.py": '''
+from alembic import op
+import sqlalchemy as sa
+
+revision = "c4d5e6f7a8b9"
+down_revision = "a1f0c3e9b7d2"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("app_notes", sa.Column("author", sa.Text))
+
+
+def downgrade():
+    op.drop_column("app_notes", "author")
+''',
+}
+APP_HEAD = "c4d5e6f7a8b9"
+
+
+@pytest.fixture
+def app_history(tmp_path: Path) -> Path:
+    """A throwaway app's Alembic script directory: two revisions, its own env.py."""
+    scripts = tmp_path / "app_migrations"
+    (scripts / "versions").mkdir(parents=True)
+    (scripts / "env.py").write_text(APP_ENV)
+    for name, text in APP_REVISIONS.items():
+        (scripts / "versions" / name).write_text(text)
+    return scripts
+
+
+def app_config(scripts: Path, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(scripts))
+    config.attributes["url"] = url
+    return config
+
+
+def state(url: str) -> dict[str, object]:
+    """Each history's revision (None: its table has no row; 'no table': never created) and the tables
+    each one made."""
+    with psycopg.connect(url) as conn:
+        def version(table: str) -> str | None:
+            if scalar(conn, "SELECT to_regclass(%s) IS NULL", table):
+                return "no table"
+            row = conn.execute(f"SELECT version_num FROM {table}").fetchone()
+            return None if row is None else str(row[0])
+
+        tables = {name for (name,) in conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
+        columns = [name for (name,) in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('app_notes') AND attnum > 0"
+            " ORDER BY attnum")]
+        return {"app": version("alembic_version"), "astegni": version(VERSION_TABLE),
+                "app_notes": columns, "astegni_tables": "acceptances" in tables and "sessions" in tables}
+
+
+APP_AT_HEAD = {"app": APP_HEAD, "app_notes": ["id", "body", "author"]}
+APP_AT_BASE = {"app": None, "app_notes": []}
+OURS_AT_HEAD = {"astegni": head(), "astegni_tables": True}
+OURS_AT_BASE = {"astegni": None, "astegni_tables": False}
+
+
+@pytest.mark.parametrize("first", ["app", "astegni"], ids=["app first", "astegni first"])
+def test_an_apps_own_alembic_history_and_ours_share_a_database(app_history, empty_db_url, first):
+    app = app_config(app_history, empty_db_url)
+    steps = {
+        "app": (lambda: command.upgrade(app, "head"), lambda: command.downgrade(app, "base"),
+                APP_AT_HEAD, APP_AT_BASE),
+        "astegni": (lambda: migrate(empty_db_url, "head"), lambda: downgrade(empty_db_url, "base"),
+                    OURS_AT_HEAD, OURS_AT_BASE),
+    }
+    second = "astegni" if first == "app" else "app"
+    (up_first, down_first, first_head, first_base) = steps[first]
+    (up_second, down_second, second_head, second_base) = steps[second]
+
+    up_first()
+    now = state(empty_db_url)
+    assert {key: now[key] for key in first_head} == first_head
+    assert now[second] == "no table"  # the first history never made the other's version table
+    up_second()
+    assert state(empty_db_url) == {**first_head, **second_head}
+
+    # Each goes down on its own, the other staying at head, its version row untouched; and back up.
+    down_first()
+    assert state(empty_db_url) == {**first_base, **second_head}
+    up_first()
+    down_second()
+    assert state(empty_db_url) == {**first_head, **second_base}
+    down_first()
+    assert state(empty_db_url) == {**first_base, **second_base}
