@@ -18,8 +18,9 @@ from psycopg.rows import dict_row
 from sqlalchemy.engine import Connection
 
 from astegni import migrations, queries
+from astegni.accept import accept
 from astegni.database import engine
-from astegni.errors import AstegniError, UpgradeBlocked, from_database, reported
+from astegni.errors import AstegniError, UpgradeBlocked, reported
 
 BASELINE = "0001"
 
@@ -126,7 +127,7 @@ def _differences(driver: psycopg.Connection[Any]) -> list[Difference]:
     """The baseline built in a schema of its own (rolled back with the rest), compared column by column."""
     driver.execute(queries.BASELINE_SCHEMA)
     driver.execute((migrations.FROZEN_DIR / BASELINE / "up.sql").read_text())
-    driver.execute("RESET search_path")
+    driver.execute(queries.BASELINE_SCHEMA_END)
     with driver.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(queries.BASELINE_DIFFERENCES).fetchall()
     return [Difference(**row) for row in rows]
@@ -137,16 +138,14 @@ def _trials(conn: Connection, driver: psycopg.Connection[Any]) -> list[Trial]:
         pending = cursor.execute(queries.PENDING_REQUESTS).fetchall()
     trials = []
     for request in pending:
+        shown = (request["id"], request["tutor_id"], request["schedule"])
         with conn.begin_nested() as attempt:
             try:
-                with driver.cursor(row_factory=dict_row) as cursor:
-                    [row] = cursor.execute(queries.ACCEPT, {"request_id": request["id"], "tutor_id": None})
-                trials.append(Trial(request["id"], request["tutor_id"], request["schedule"],
-                                    sessions_created=row["sessions_created"],
-                                    students_enrolled=row["students_enrolled"], note=row["note"]))
-            except psycopg.Error as error:
-                trials.append(Trial(request["id"], request["tutor_id"], request["schedule"],
-                                    refusal=from_database(error)))
+                result = accept(driver, request["id"])
+                trials.append(Trial(*shown, sessions_created=result.sessions_created,
+                                    students_enrolled=result.students_enrolled, note=result.note))
+            except (AstegniError, psycopg.Error) as error:
+                trials.append(Trial(*shown, refusal=reported(error)))
             attempt.rollback()
     return trials
 

@@ -69,6 +69,7 @@ REVISION = "SELECT version_num FROM astegni_alembic_version"
 
 # astegni db adopt: the baseline is built in a schema of its own, inside the dry run's transaction.
 BASELINE_SCHEMA = "CREATE SCHEMA astegni_baseline; SET LOCAL search_path = astegni_baseline"
+BASELINE_SCHEMA_END = "RESET search_path"
 # astegni db adopt: the baseline's tables and columns the live database lacks or has otherwise.
 BASELINE_DIFFERENCES = """
 WITH baseline AS (
