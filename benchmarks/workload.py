@@ -50,9 +50,12 @@ def seed(conn: psycopg.Connection[tuple[object, ...]], requests: int, *, mixed: 
 
 
 def disable_triggers(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """The floor's database: the same tables, constraints and indexes, without the project's
-    triggers on requested_sessions (foreign keys still checked: they are system triggers)."""
+    """The floor's database: the same tables, constraints and indexes, without the project's triggers
+    on requested_sessions and sessions (foreign keys still checked: they are system triggers). The
+    floor's own INSERT INTO sessions is a statement of its own, which the rule would check row by row
+    as a hand insert; the rule's bulk insert is not."""
     conn.execute("ALTER TABLE requested_sessions DISABLE TRIGGER USER")
+    conn.execute("ALTER TABLE sessions DISABLE TRIGGER USER")
 
 
 # The floor's hand-written expansion: the next 8 weeks of the chosen weekdays from tomorrow (the
@@ -106,12 +109,32 @@ GROUP BY r.tutor_id, r.package_id
 """
 
 
+# What the rule records per accepted request: its acceptances row and its event (astegni_events).
+RECORDS = """
+WITH made AS (
+    SELECT r.id, r.tutor_id, r.requested_to_id, count(s.id)::int AS created, min(s.starts_at) AS first,
+           max(s.starts_at) AS last
+    FROM requested_sessions AS r LEFT JOIN sessions AS s ON s.request_id = r.id
+    WHERE {where}
+    GROUP BY r.id
+),
+recorded AS (
+    INSERT INTO acceptances (request_id, accepted_at, sessions_created, students_enrolled, note)
+    SELECT id, now(), created, 1, CASE WHEN created = 0 THEN 'none_ahead' END FROM made
+)
+INSERT INTO astegni_events (event, request_id, tutor_id, student_id, sessions, first_starts_at,
+                            last_starts_at)
+SELECT 'accepted', id, tutor_id, requested_to_id, created, first, last FROM made
+"""
+
+
 def bulk_floor(where: str) -> str:
     """The bulk floor, one transaction (one simple-protocol message): the requests' status, their
-    enrolments and courses, and their sessions in one INSERT ... SELECT."""
+    enrolments and courses, their sessions in one INSERT ... SELECT, and the rule's records of them."""
     accepted = "r.status = 'accepted'"
     return ";\n".join([ACCEPT.format(where=where), ENROL.format(where=accepted),
-                       COURSES.format(where=accepted), SESSIONS.format(where=accepted)])
+                       COURSES.format(where=accepted), SESSIONS.format(where=accepted),
+                       RECORDS.format(where=accepted)])
 
 
 def courses_for_all(conn: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -120,6 +143,7 @@ def courses_for_all(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def single_floor(request_id: int) -> str:
-    """The one-accept floor: a bare UPDATE by id and one INSERT ... SELECT of its sessions."""
+    """The one-accept floor: a bare UPDATE by id, one INSERT ... SELECT of its sessions, its records."""
     return ";\n".join([ACCEPT.format(where=f"id = {int(request_id)}"),
-                       SESSIONS.format(where=f"r.id = {int(request_id)}")])
+                       SESSIONS.format(where=f"r.id = {int(request_id)}"),
+                       RECORDS.format(where=f"r.id = {int(request_id)}")])

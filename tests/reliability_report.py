@@ -102,7 +102,7 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| {f['hostile_inputs']:,} |",
         f"| bypasses tried as a login of `astegni_app` or the owner (a setting reset in the statement, "
         f"an id changed, an upsert, a MERGE) | {f['bypasses_tried']} |",
-        f"| races of a cancellation or a hand move with an acceptance in flight | {f['races']} |",
+        f"| races with an acceptance in flight (a cancellation, a hand move, a zone change) | {f['races']} |",
         f"| privileges checked as a login with no grants and as a member of `astegni_app` "
         f"| {f['privileges_checked']} |",
     ]

@@ -118,12 +118,16 @@ BEGIN
         FROM plan
         GROUP BY plan.request_id
     ),
+    enrolled AS (
+        SELECT enrol.id, count(*)::integer AS students FROM enrol GROUP BY enrol.id
+    ),
     told AS MATERIALIZED (
         SELECT req.*, coalesce(o.created, 0) AS created, o.wanted, o.first_starts_at, o.last_starts_at,
                o.clash_date, o.clash_session_id,
                coalesce(req.note, CASE WHEN coalesce(o.created, 0) = 0 THEN 'none_ahead' END) AS outcome_note,
-               (SELECT count(*) FROM enrol WHERE enrol.id = req.id)::integer AS students
+               enrolled.students
         FROM req
+        JOIN enrolled ON enrolled.id = req.id
         LEFT JOIN outcome AS o ON o.request_id = req.id
     ),
     recorded AS (
