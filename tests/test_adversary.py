@@ -62,6 +62,31 @@ def pending(conn: psycopg.Connection[Any], zone: str = ADDIS, **fields: Any) -> 
     return Factory(conn).pending(zone, **{**MON_WED_FRI, **fields})
 
 
+def racing_an_acceptance(db_url: str, request: int, statement: str,
+                         params: tuple[Any, ...]) -> BaseException | None:
+    """Accepts `request` in a transaction kept open while another connection runs `statement`, which
+    must wait for the tutor's lock until that acceptance commits; returns the statement's error."""
+    outcome: dict[str, BaseException] = {}
+
+    def other() -> None:
+        try:
+            with psycopg.connect(db_url, autocommit=True) as b:
+                b.execute(statement, params)
+        except BaseException as error:  # returned below
+            outcome["error"] = error
+
+    with psycopg.connect(db_url) as a:
+        astegni.accept(a, request)  # uncommitted
+        racer = threading.Thread(target=other)
+        racer.start()
+        time.sleep(1)
+        assert racer.is_alive(), "the statement must wait for the tutor's acceptance in flight"
+        a.commit()
+        racer.join(30)
+    record("races", 1)
+    return outcome.get("error")
+
+
 def made(conn: psycopg.Connection[Any], request: int) -> tuple[int, int]:
     """(scheduled sessions, enrolments of its tutor)."""
     return (scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = 'scheduled'",
@@ -134,27 +159,11 @@ def test_cancel_racing_an_acceptance_of_the_same_student_keeps_the_student(db_ur
     accepted = f.request(tutor, user, package_id=package, **MON_WED_FRI)
     astegni.accept(conn, accepted)
     later = f.request(tutor, user, package_id=package, schedule_type="recurring", days=["Tuesday"])
-    errors: list[BaseException] = []
-    with psycopg.connect(db_url) as a:
-        astegni.accept(a, later)  # uncommitted
-
-        def cancel() -> None:
-            try:
-                with psycopg.connect(db_url, autocommit=True) as b:
-                    astegni.cancel(b, accepted, reason="moved")
-            except BaseException as error:  # reported below
-                errors.append(error)
-
-        canceller = threading.Thread(target=cancel)
-        canceller.start()
-        time.sleep(1)
-        assert canceller.is_alive(), "the cancellation must wait for the tutor's acceptance in flight"
-        a.commit()
-        canceller.join(30)
-    assert not errors
+    assert racing_an_acceptance(db_url, later, "SELECT * FROM astegni_cancel(%s, 'moved')",
+                                (accepted,)) is None
+    assert scalar(conn, "SELECT status FROM requested_sessions WHERE id = %s", accepted) == "cancelled"
     assert scalar(conn, "SELECT students_id FROM enrolled_courses WHERE tutor_id = %s", tutor) == [student]
     assert made(conn, later)[0] == 8
-    record("races", 1)
 
 
 # 3. A tutor's zone change keeps every session's two pairs in agreement -----------------------------
@@ -217,30 +226,14 @@ def test_an_acceptance_racing_a_zone_change_is_re_timed_with_the_others(db_url, 
     user, _ = f.student()
     request = f.request(tutor, user, schedule_type="recurring", days=["Tuesday"], start_time=dt.time(9),
                         end_time=dt.time(10))
-    errors: list[BaseException] = []
-    with psycopg.connect(db_url) as a:
-        astegni.accept(a, request)  # uncommitted: its sessions are timed in Addis Ababa
-
-        def change_zone() -> None:
-            try:
-                with psycopg.connect(db_url, autocommit=True) as b:
-                    b.execute("UPDATE tutor_profiles SET timezone = %s WHERE id = %s", (BERLIN, tutor))
-            except BaseException as error:  # reported below
-                errors.append(error)
-
-        changer = threading.Thread(target=change_zone)
-        changer.start()
-        time.sleep(1)
-        assert changer.is_alive(), "the zone change must wait for the tutor's acceptance in flight"
-        a.commit()
-        changer.join(30)
-    assert not errors
+    # The acceptance times its sessions in Addis Ababa; the change re-times them once it commits.
+    assert racing_an_acceptance(db_url, request, "UPDATE tutor_profiles SET timezone = %s WHERE id = %s",
+                                (BERLIN, tutor)) is None
     rows = conn.execute("SELECT start_time, starts_at FROM sessions WHERE request_id = %s",
                         (request,)).fetchall()
     assert len(rows) == 8
     for start, starts_at in rows:
         assert start == dt.time(9) == starts_at.astimezone(ZoneInfo(BERLIN)).time()
-    record("races", 1)
 
 
 # 4. Least privilege ----------------------------------------------------------------------------------
@@ -309,26 +302,10 @@ def test_a_move_racing_an_acceptance_gets_as007_naming_the_session(db_url, conn)
     astegni.accept(conn, booked)
     incoming = f.request(tutor, f.student()[0], schedule_type="specific_dates", specific_dates=[day],
                          start_time=dt.time(10), end_time=dt.time(11))
-    outcome: dict[str, Any] = {}
-    with psycopg.connect(db_url) as a:
-        astegni.accept(a, incoming)  # uncommitted: its 10:00 is not visible yet
-
-        def move() -> None:
-            with psycopg.connect(db_url, autocommit=True) as b:
-                try:
-                    b.execute("UPDATE sessions SET start_time = '10:30', end_time = '11:30'"
-                              " WHERE request_id = %s", (booked,))
-                except psycopg.Error as error:
-                    outcome["error"] = error
-
-        mover = threading.Thread(target=move)
-        mover.start()
-        time.sleep(1)
-        a.commit()
-        mover.join(30)
-    error = outcome.get("error")
-    assert error is not None and error.diag.sqlstate == "AS007", error
+    # The incoming 10:00 is not visible to the move until the acceptance commits.
+    error = racing_an_acceptance(db_url, incoming, "UPDATE sessions SET start_time = '10:30',"
+                                 " end_time = '11:30' WHERE request_id = %s", (booked,))
+    assert isinstance(error, psycopg.Error) and error.diag.sqlstate == "AS007", error
     clash = translate(error)
     assert isinstance(clash, ScheduleConflict)
     assert clash.clash_session_id == scalar(conn, "SELECT id FROM sessions WHERE request_id = %s", incoming)
-    record("races", 1)
