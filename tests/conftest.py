@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine
 
 from astegni import adopt
@@ -140,3 +141,32 @@ def adopted_db(server_url: str, adopted: str) -> Iterator[str]:
     yield from _fresh_database(server_url, adopted)
 
 
+# Adversaries: logins that are only a member of astegni_app, or have no grants at all.
+@pytest.fixture(scope="session")
+def logins(server_url: str, template_db: str) -> Iterator[dict[str, str]]:
+    """Two login roles: one only a member of astegni_app (made by migrating the template), one with no
+    grants at all."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"app": f"astg_app_{suffix}", "nobody": f"astg_nobody_{suffix}"}
+    with admin(server_url) as conn:
+        conn.execute(f"CREATE ROLE {names['app']} LOGIN IN ROLE astegni_app")
+        conn.execute(f"CREATE ROLE {names['nobody']} LOGIN")
+    yield names
+    with admin(server_url) as conn:
+        for name in names.values():
+            conn.execute(f"DROP ROLE {name}")
+
+
+def as_login(url: str, user: str) -> str:
+    """The same database, as another login."""
+    params = conninfo_to_dict(url)
+    params["user"] = user
+    params.pop("password", None)
+    return make_conninfo("", **params)
+
+
+@pytest.fixture
+def nobody(db_url: str, logins: dict[str, str]) -> Iterator[psycopg.Connection]:
+    """A connection of the login with no grants (PUBLIC may still LISTEN, NOTIFY and take advisory locks)."""
+    with psycopg.connect(as_login(db_url, logins["nobody"]), autocommit=True) as conn:
+        yield conn

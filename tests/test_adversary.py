@@ -7,54 +7,25 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import astegni
 from astegni.errors import ImmutableRequest, InconsistentSession, ScheduleConflict, translate
-from tests.conftest import admin
+from tests.conftest import as_login
 from tests.reliability_report import record
 from tests.support import BERLIN, MON_WED_FRI, Factory, next_year, scalar
 
 ADDIS = "Africa/Addis_Ababa"
 
 
-@pytest.fixture(scope="session")
-def logins(server_url: str) -> Iterator[dict[str, str]]:
-    """Two login roles: one only a member of astegni_app, one with no grants at all."""
-    suffix = uuid.uuid4().hex[:8]
-    names = {"app": f"astg_app_{suffix}", "nobody": f"astg_nobody_{suffix}"}
-    with admin(server_url) as conn:
-        conn.execute(f"CREATE ROLE {names['app']} LOGIN IN ROLE astegni_app")
-        conn.execute(f"CREATE ROLE {names['nobody']} LOGIN")
-    yield names
-    with admin(server_url) as conn:
-        for name in names.values():
-            conn.execute(f"DROP ROLE {name}")
-
-
-def as_login(url: str, user: str) -> str:
-    params = conninfo_to_dict(url)
-    params["user"] = user
-    params.pop("password", None)
-    return make_conninfo("", **params)
-
-
 @pytest.fixture
 def app(db_url: str, logins: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(as_login(db_url, logins["app"]), autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def nobody(db_url: str, logins: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(as_login(db_url, logins["nobody"]), autocommit=True) as conn:
         yield conn
 
 

@@ -7,7 +7,6 @@ Absence is shown without waiting on a clock: a later event (a sentinel) arrives 
 import dataclasses
 import datetime as dt
 import json
-import uuid
 
 import psycopg
 import pytest
@@ -148,20 +147,6 @@ def test_events_name_why_an_acceptance_made_fewer_sessions(conn, listener):
         # Enrolled either way: the schedule never holds up the enrolment.
         assert scalar(conn, "SELECT count(*) FROM enrolled_students WHERE student_id = %s",
                       event.student_id) == 1
-
-
-@pytest.fixture
-def nobody(server_url, db_url):
-    """A connection of a login with no grants at all (PUBLIC may still LISTEN and NOTIFY)."""
-    name = f"astg_nobody_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {name} LOGIN")
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    params["user"] = name
-    with psycopg.connect(psycopg.conninfo.make_conninfo("", **params), autocommit=True) as connection:
-        yield connection
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"DROP ROLE {name}")
 
 
 def test_forged_and_garbled_notifications_are_not_events(conn, listener, nobody):

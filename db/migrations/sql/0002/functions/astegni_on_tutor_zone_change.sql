@@ -18,13 +18,15 @@ BEGIN
     -- One by one, those moving later latest first and those moving earlier earliest first, so that no
     -- session passes over another on its way (the exclusion constraint checks each row at once).
     FOR v_session IN
-        SELECT s.id, s.session_date, s.start_time, s.end_time,
-               public.astegni_starts_at(s.session_date, s.start_time, NEW.timezone) - s.starts_at AS shift
-        FROM public.sessions AS s
-        WHERE s.tutor_id = NEW.id AND s.starts_at > now()
-        ORDER BY (public.astegni_starts_at(s.session_date, s.start_time, NEW.timezone) > s.starts_at) DESC,
-                 CASE WHEN public.astegni_starts_at(s.session_date, s.start_time, NEW.timezone) > s.starts_at
-                      THEN -extract(epoch FROM s.starts_at) ELSE extract(epoch FROM s.starts_at) END
+        SELECT m.* FROM (
+            SELECT s.id, s.session_date, s.start_time, s.end_time, s.starts_at,
+                   public.astegni_starts_at(s.session_date, s.start_time, NEW.timezone) - s.starts_at AS shift
+            FROM public.sessions AS s
+            WHERE s.tutor_id = NEW.id AND s.starts_at > now()
+        ) AS m
+        ORDER BY m.shift > interval '0' DESC,
+                 CASE WHEN m.shift > interval '0' THEN -extract(epoch FROM m.starts_at)
+                      ELSE extract(epoch FROM m.starts_at) END
     LOOP
         CONTINUE WHEN v_session.shift = interval '0';
         UPDATE public.sessions AS s
