@@ -1,6 +1,7 @@
 -- Enrols the students of accepted requests and creates their sessions in one set-based statement:
 -- enrolled_students and enrolled_courses upserted (every student of a shared booking), sessions and
--- skipped_occurrences inserted, one acceptances row per request saying what was made and why not more,
+-- skipped_occurrences inserted (a recurring request: its first stretch, up to the horizon, and its
+-- series row), one acceptances row per request saying what was made and why not more,
 -- refusals raised, one astegni_events row per request (and the listeners woken: astegni_notify). Called by astegni_accept_requests, once
 -- for the whole statement (p_check_clashes false: the exclusion constraint guards) or once per request in
 -- id order when a clash has to be resolved (p_check_clashes true).
@@ -25,6 +26,11 @@ BEGIN
                public.astegni_schedule_of(r) AS schedule,
                public.astegni_schedule_note(public.astegni_schedule_of(r), (now() AT TIME ZONE t.timezone)::date)
                    AS note,
+               lower(btrim(r.schedule_type)) = 'recurring' AS recurring,
+               w.window_start, w.window_end,
+               public.astegni_horizon(now(), t.timezone, w.window_start, v_weeks) AS horizon,
+               EXISTS (SELECT FROM public.tutor_time_off AS o
+                       WHERE o.tutor_id = r.tutor_id AND upper(o.during) > now()) AS time_off,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id,
                coalesce(r.counter_offer_price, p.hourly_rate) AS agreed_price,
@@ -32,7 +38,16 @@ BEGIN
         FROM public.requested_sessions AS r
         JOIN public.tutor_profiles AS t ON t.id = r.tutor_id
         LEFT JOIN public.tutor_packages AS p ON p.id = r.package_id
+        LEFT JOIN LATERAL public.astegni_series_window(
+            public.astegni_schedule_of(r), (now() AT TIME ZONE t.timezone)::date) AS w ON true
         WHERE r.id = ANY (p_ids)
+    ),
+    -- A recurring request becomes a series, made up to its horizon (astegni_extend_series goes on).
+    started AS (
+        INSERT INTO public.series (request_id, tutor_id, window_start, window_end, made_until)
+        SELECT req.id, req.tutor_id, req.window_start, req.window_end, req.horizon
+        FROM req
+        WHERE req.recurring
     ),
     -- Each student of each request: a shared booking enrols its whole roster.
     enrol AS MATERIALIZED (
@@ -63,7 +78,7 @@ BEGIN
         RETURNING c.id, c.tutor_id, c.package_id
     ),
     -- Each request with its course and the number of its shape: requests with the same schedule in the
-    -- same zone have the same occurrences. Fenced (MATERIALIZED) so that the joins below stay hash
+    -- same zone have the same occurrences (the window and the horizon follow from the two). Fenced (MATERIALIZED) so that the joins below stay hash
     -- joins: the generic plan guesses 10 requests.
     booked AS MATERIALIZED (
         SELECT req.*, course.id AS course_id,
@@ -75,9 +90,12 @@ BEGIN
     -- Each shape expanded once (MATERIALIZED, or the planner would expand it again for every request).
     occurrence AS MATERIALIZED (
         SELECT shape.shape_id, o.*
-        FROM (SELECT DISTINCT ON (b.shape_id) b.shape_id, b.schedule, b.timezone FROM booked AS b) AS shape
-        CROSS JOIN LATERAL public.astegni_occurrences(shape.schedule, shape.timezone, now(), v_weeks,
-                                                      v_limit) AS o
+        FROM (SELECT DISTINCT ON (b.shape_id) b.shape_id, b.schedule, b.timezone, b.window_start,
+                     b.window_end, b.horizon
+              FROM booked AS b) AS shape
+        CROSS JOIN LATERAL public.astegni_occurrences(
+            shape.schedule, shape.timezone, now(), now() AT TIME ZONE shape.timezone, shape.horizon,
+            shape.window_start, shape.window_end) AS o
     ),
     plan AS (
         SELECT b.id AS request_id, b.tutor_id, b.course_id, o.session_date, (b.request).start_time,
@@ -88,7 +106,7 @@ BEGIN
         JOIN occurrence AS o ON o.shape_id = b.shape_id
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
             o.starts_at, o.ends_at, o.skip_reason, b.tutor_id, b.course_id, (b.request).conflict_policy,
-            p_check_clashes) AS j
+            b.time_off, p_check_clashes) AS j
     ),
     made AS (
         INSERT INTO public.sessions (enrolled_courses_id, tutor_id, request_id, session_date,

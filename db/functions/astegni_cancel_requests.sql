@@ -1,8 +1,7 @@
 -- Applies the cancellation of accepted requests (status just became 'cancelled'): their sessions that
--- have not started are marked cancelled (kept, not deleted), each student of the request leaves the
--- course unless another accepted request of the same tutor and package still enrols them, and one
--- astegni_events row is written per request (the listeners woken: astegni_notify). enrolled_students is
--- kept (payment history).
+-- have not started are marked cancelled (kept, not deleted; cancelled_reason 'request_cancelled'), the
+-- students leave the course (astegni_leave_courses), and one astegni_events row is written per request
+-- (the listeners woken: astegni_notify).
 -- Takes the tutors' locks first, as acceptance does, so that it decides on committed state: an
 -- acceptance of the same tutor in flight keeps the student it enrols.
 CREATE OR REPLACE FUNCTION public.astegni_cancel_requests(p_ids integer[])
@@ -13,8 +12,9 @@ AS $$
 BEGIN
     PERFORM public.astegni_lock_tutors(ARRAY(
         SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = ANY (p_ids)));
+    PERFORM public.astegni_leave_courses(p_ids);
     WITH req AS (
-        SELECT r AS request, r.id, r.tutor_id, r.package_id,
+        SELECT r.id, r.tutor_id,
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id
         FROM public.requested_sessions AS r
@@ -22,29 +22,10 @@ BEGIN
     ),
     cancelled AS (
         UPDATE public.sessions AS s
-        SET status = 'cancelled', updated_at = now() AT TIME ZONE 'UTC'
+        SET status = 'cancelled', cancelled_reason = 'request_cancelled', updated_at = now() AT TIME ZONE 'UTC'
         FROM req
         WHERE s.request_id = req.id AND s.status = 'scheduled' AND s.starts_at > now()
         RETURNING s.request_id, s.starts_at
-    ),
-    leaving AS (
-        SELECT req.tutor_id, req.package_id, array_agg(DISTINCT s.student_id) AS students
-        FROM req
-        CROSS JOIN LATERAL public.astegni_request_students(req.request) AS s (student_id)
-        WHERE NOT EXISTS (
-            SELECT FROM public.requested_sessions AS other
-            WHERE other.status = 'accepted'
-              AND other.tutor_id = req.tutor_id
-              AND other.package_id IS NOT DISTINCT FROM req.package_id
-              AND s.student_id IN (SELECT public.astegni_request_students(other)))
-        GROUP BY req.tutor_id, req.package_id
-    ),
-    course AS (
-        UPDATE public.enrolled_courses AS c
-        SET students_id = ARRAY(SELECT s FROM unnest(c.students_id) AS s WHERE s <> ALL (leaving.students)),
-            updated_at = now() AT TIME ZONE 'UTC'
-        FROM leaving
-        WHERE c.tutor_id = leaving.tutor_id AND c.package_id IS NOT DISTINCT FROM leaving.package_id
     ),
     outcome AS (
         SELECT cancelled.request_id, count(*) AS sessions,

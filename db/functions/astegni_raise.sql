@@ -1,5 +1,5 @@
 -- Raises one of the project's refusals: SQLSTATE class AS, DETAIL a JSON object of the facts.
--- Called by every function that refuses something; raises p_code (AS001..AS013, see docs/errors.md).
+-- Called by every function that refuses something; raises p_code (AS001..AS016, see docs/errors.md).
 CREATE OR REPLACE FUNCTION public.astegni_raise(p_code text, p_message text, p_detail jsonb, p_hint text)
 RETURNS void
 LANGUAGE plpgsql

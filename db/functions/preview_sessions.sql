@@ -1,5 +1,5 @@
 -- What accepting a pending request now would do, one row per occurrence; writes nothing.
--- outcome 'create', 'skip' (reason past, dst_gap or conflict) or 'refuse' (a clash that would refuse a
+-- outcome 'create', 'skip' (reason past, dst_gap, time_off or conflict) or 'refuse' (a clash that would refuse a
 -- conflict_policy 'fail' request), from the same plan acceptance uses.
 -- Raises AS001, AS002 (not pending), AS004, AS005, AS006, AS012, like acceptance.
 CREATE OR REPLACE FUNCTION public.preview_sessions(p_request_id integer)
@@ -37,8 +37,12 @@ BEGIN
     -- One expansion: the plan is kept and counted for the limit before a row is returned.
     RETURN QUERY
     WITH o AS MATERIALIZED (
-        SELECT *
-        FROM public.astegni_occurrences(public.astegni_schedule_of(r), v_zone, now(), v_weeks, v_limit)
+        SELECT x.*
+        FROM (SELECT public.astegni_schedule_of(r) AS schedule, (now() AT TIME ZONE v_zone)::date AS today) AS s
+        LEFT JOIN LATERAL public.astegni_series_window(s.schedule, s.today) AS w ON true
+        CROSS JOIN LATERAL public.astegni_occurrences(
+            s.schedule, v_zone, now(), now() AT TIME ZONE v_zone,
+            public.astegni_horizon(now(), v_zone, w.window_start, v_weeks), w.window_start, w.window_end) AS x
     ),
     -- One range probe first: a tutor with nothing booked across the whole window needs no clash lookup
     -- per occurrence.
@@ -54,7 +58,8 @@ BEGIN
         SELECT o.session_date, o.starts_at, o.ends_at, o.duration, j.outcome, j.reason, j.clash_session_id
         FROM o, busy
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
-            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, busy.any) AS j
+            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, true,
+            busy.any) AS j
     ),
     allowed AS MATERIALIZED (
         SELECT public.astegni_refuse_outcome(r, count(*)::integer, v_limit, v_zone, NULL, NULL) AS ok

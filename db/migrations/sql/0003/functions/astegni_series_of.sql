@@ -1,0 +1,34 @@
+-- The series of an accepted recurring request, with its tutor's zone; with p_lock, for a change: its
+-- tutor's lock taken first, as everything that books the tutor's time does.
+-- Raises AS001 (no such request) and AS014 (not an accepted recurring request).
+CREATE OR REPLACE FUNCTION public.astegni_series_of(p_request_id integer, p_lock boolean,
+                                                    OUT series public.series, OUT timezone text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_status text;
+BEGIN
+    SELECT r.status INTO v_status FROM public.requested_sessions AS r WHERE r.id = p_request_id;
+    IF NOT FOUND THEN
+        PERFORM public.astegni_raise('AS001', format('request %s does not exist', p_request_id),
+                                     jsonb_build_object('request_id', p_request_id), 'Check the request id.');
+    END IF;
+    IF p_lock THEN
+        PERFORM public.astegni_lock_tutors(ARRAY(
+            SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = p_request_id));
+    END IF;
+    SELECT s, t.timezone INTO series, timezone
+    FROM public.series AS s
+    JOIN public.requested_sessions AS r ON r.id = s.request_id AND r.status = 'accepted'
+    JOIN public.tutor_profiles AS t ON t.id = s.tutor_id
+    WHERE s.request_id = p_request_id;
+    IF NOT FOUND THEN
+        PERFORM public.astegni_raise('AS014',
+            format('request %s is not a series: it is %s, not an accepted recurring request', p_request_id,
+                   v_status),
+            jsonb_build_object('request_id', p_request_id, 'status', v_status),
+            'Only an accepted recurring request is a series; cancel other requests instead.');
+    END IF;
+END
+$$;
