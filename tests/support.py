@@ -137,18 +137,28 @@ def hour_from(start: dt.datetime) -> tuple[dt.time, dt.time]:
 
 def upcoming(conn: psycopg.Connection[Any], zone: str, weekdays: set[int], last: dt.date, *,
              months: set[int] | None = None, first: dt.date = dt.date.min,
-             start: dt.time = dt.time(10)) -> list[dt.date]:
+             start: dt.time = dt.time(10), until: dt.datetime = dt.datetime.max) -> list[dt.date]:
     """Dates from first to last, on the weekdays (ISO) and months, whose start in the zone is after
-    the database's now: what the rule should make, computed independently of it."""
+    the database's now and, on the wall clock, not after `until`: what the rule should make,
+    computed independently of it."""
     now = scalar(conn, "SELECT now()")
     tz = ZoneInfo(zone)
     day, dates = max(first, now.astimezone(tz).date()), []
     while day <= last:
         if (day.isoweekday() in weekdays and (not months or day.month in months)
-                and dt.datetime.combine(day, start, tz) > now):
+                and dt.datetime.combine(day, start, tz) > now
+                and dt.datetime.combine(day, start) <= until):
             dates.append(day)
         day += dt.timedelta(days=1)
     return dates
+
+
+def horizon(conn: psycopg.Connection[Any], zone: str, opens: dt.date = dt.date.min,
+            weeks: int = 8) -> dt.datetime:
+    """How far a series is made now (docs/series.md): `weeks` weeks past the later of the tutor's
+    wall clock and the day its window opens, a naive wall-clock time in the zone."""
+    now: dt.datetime = scalar(conn, "SELECT now() AT TIME ZONE %s", zone)
+    return max(now, dt.datetime.combine(opens, dt.time())) + dt.timedelta(weeks=weeks)
 
 
 def book(f: Factory, tutor: int, day: dt.date, start: dt.time, end: dt.time) -> int:

@@ -134,8 +134,10 @@ def test_preview_refuses_what_acceptance_refuses(conn):
 
     too_many = f.request(tutor, user, schedule_type="recurring", days=["Mon"],
                          year_range=[next_year(conn), next_year(conn) + 4])
+    conn.execute("UPDATE schedule_settings SET session_limit = 7")  # its first 8 weeks make 8
     with pytest.raises(TooManySessions):
         astegni.preview(conn, too_many)
+    conn.execute("UPDATE schedule_settings SET session_limit = DEFAULT")
 
     accepted, rejected = f.request(tutor, user), f.request(tutor, user)
     conn.execute("UPDATE requested_sessions SET schedule_type = 'recurring', days = '[\"Sat\"]'"

@@ -153,6 +153,64 @@ class Checks:
     def after_fix_and_accept(self, out):
         assert (status(self.conn, 4), sessions(self.conn, 4)) == ("accepted", 16)
 
+    def after_series(self, out):
+        assert rows(4) in out  # requests 1, 3, 4 and 5: the recurring ones accepted
+        assert re.search(r"^\s+0$", out, re.M)  # right after acceptance: nothing due
+        assert scalar(self.conn, "SELECT count(*) FROM astegni_extensions") == 1
+
+    def before_time_off(self):
+        self.facts["away"] = scalar(
+            self.conn, "SELECT count(*) FROM sessions WHERE tutor_id = 1 AND status = 'scheduled'"
+            " AND tstzrange(starts_at, ends_at) && tstzrange(now() + interval '14 days',"
+            " now() + interval '21 days')")
+
+    def after_time_off(self, out):
+        cancelled = scalar(self.conn, "SELECT count(*) FROM sessions WHERE tutor_id = 1"
+                                      " AND status = 'cancelled' AND cancelled_reason = 'time_off'")
+        assert cancelled == self.facts["away"] >= 2  # request 1's Monday and Wednesday at least
+        assert rows(cancelled) in out
+
+    def after_time_off_removed(self, out):
+        assert re.search(rf"^\s+{self.facts['away']}$", out, re.M)
+        assert scalar(self.conn, "SELECT count(*) FROM sessions WHERE cancelled_reason = 'time_off'"
+                                 " OR status = 'cancelled' AND tutor_id = 1") == 0
+        assert sessions(self.conn, 1) == 16
+
+    def before_reschedule_preview(self):
+        self.facts["request 1"] = self.conn.execute(
+            "SELECT id, starts_at, status FROM sessions WHERE request_id = 1 ORDER BY id").fetchall()
+
+    def after_reschedule_preview(self, out):
+        outcomes = set(re.findall(r"\| (\w+)\s+\|", out)) - {"outcome"}  # the header's
+        assert {"keep", "move", "create", "cancel"} >= outcomes >= {"create", "cancel"}
+        assert self.conn.execute("SELECT id, starts_at, status FROM sessions WHERE request_id = 1"
+                                 " ORDER BY id").fetchall() == self.facts["request 1"]
+
+    def after_reschedule(self, out):
+        assert scalar(self.conn, "SELECT days FROM requested_sessions WHERE id = 1") == [
+            "Tuesday", "Thursday"]
+        made = self.conn.execute(
+            "SELECT extract(isodow FROM session_date)::int, start_time,"
+            " session_date >= (now() AT TIME ZONE 'Europe/Berlin')::date + 7"
+            " FROM sessions WHERE request_id = 1 AND status = 'scheduled'").fetchall()
+        assert {(day, start) for day, start, later in made if later} == {
+            (2, dt.time(18)), (4, dt.time(18))}
+        assert {(day, start) for day, start, later in made if not later} <= {
+            (1, dt.time(17)), (3, dt.time(17))}
+        assert rows(2) in out  # the patterns: the first one and the new one
+
+    def after_end_series(self, out):
+        last = scalar(self.conn, "SELECT last_date FROM series WHERE request_id = 3")
+        cancelled = scalar(self.conn, "SELECT count(*) FROM sessions WHERE request_id = 3"
+                                      " AND cancelled_reason = 'series_ended'")
+        assert cancelled > 0 and re.search(rf"^\s+{cancelled}$", out, re.M)
+        assert scalar(self.conn, "SELECT max(session_date) FROM sessions WHERE request_id = 3"
+                                 " AND status = 'scheduled'") <= last
+
+    def after_error_series_ended(self, out):
+        assert scalar(self.conn, "SELECT last_date - (now() AT TIME ZONE 'Africa/Addis_Ababa')::date"
+                                 " FROM series WHERE request_id = 3") == 20
+
     def after_error_settings(self, out):
         assert scalar(self.conn, "SELECT weeks_horizon FROM schedule_settings") == 8
 

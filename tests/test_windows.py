@@ -1,4 +1,6 @@
-"""Which occurrences a request gets: month/year windows, the session limit, past dates and DST changes."""
+"""Which occurrences a request gets: month/year windows (a series runs inside its window, made up to
+the horizon: weeks_horizon weeks past the later of now and the day the window opens), the session
+limit, past dates and DST changes."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from astegni.errors import InvalidSchedule, TooManySessions
 from tests.support import (
     BERLIN,
     Factory,
+    horizon,
     last_sunday,
     next_year,
     scalar,
@@ -44,7 +47,10 @@ def test_months_in_any_case_full_or_three_letters(conn):
     year = next_year(conn)
     dates = accepted_dates(conn, schedule_type="recurring", days=["monday"],
                            months=["JANUARY", "feb", " Mar "], year_range=[year])
-    assert dates == upcoming(conn, BERLIN, {1}, dt.date(year, 3, 31), first=dt.date(year, 1, 1))
+    opens = dt.date(year, 1, 1)
+    assert dates == upcoming(conn, BERLIN, {1}, dt.date(year, 3, 31), first=opens,
+                             until=horizon(conn, BERLIN, opens))
+    assert len(dates) == 8
 
 
 @pytest.mark.parametrize("form", ["number", "string", "[from]", "[from, to]"])
@@ -55,8 +61,12 @@ def test_year_range_forms(conn, form):
     last = year + 1 if form == "[from, to]" else year
     dates = accepted_dates(conn, schedule_type="recurring", days=["Tue"], months=["june"],
                            year_range=year_range)
-    assert dates == upcoming(conn, BERLIN, {2}, dt.date(last, 12, 31), months={6})
-    assert {d.year for d in dates} == set(range(year, last + 1))
+    # The window opens in June of its first year: its first 8 weeks hold that June's Tuesdays.
+    assert dates == upcoming(conn, BERLIN, {2}, dt.date(last, 12, 31), months={6},
+                             until=horizon(conn, BERLIN, dt.date(year, 6, 1)))
+    assert {d.month for d in dates} == {6} and {d.year for d in dates} == {year}
+    assert conn.execute("SELECT window_start, window_end FROM series").fetchall() == [
+        (dt.date(year, 6, 1), dt.date(last, 12, 31))]
 
 
 def test_months_alone_are_the_twelve_months_from_the_current_one(conn):
@@ -67,15 +77,21 @@ def test_months_alone_are_the_twelve_months_from_the_current_one(conn):
     last = dt.date(end_year, end_month, calendar.monthrange(end_year, end_month)[1])
     dates = accepted_dates(conn, zone, schedule_type="recurring", days=["Wednesday"],
                            months=MONTHS)
-    assert dates == upcoming(conn, zone, {3}, last)
-    assert dates[-1].month == end_month  # the current month is not taken again a year later
+    assert dates == upcoming(conn, zone, {3}, last, until=horizon(conn, zone))
+    # The window ends with the eleventh month after this one: this month is not taken again.
+    assert conn.execute("SELECT window_start, window_end FROM series").fetchall() == [
+        (today.replace(day=1), last)]
 
 
 def test_year_range_alone_is_whole_years(conn):
     year = next_year(conn)
     dates = accepted_dates(conn, schedule_type="recurring", days=["Friday"], year_range=year)
-    assert dates == upcoming(conn, BERLIN, {5}, dt.date(year, 12, 31), first=dt.date(year, 1, 1))
-    assert len(dates) in (52, 53)
+    opens = dt.date(year, 1, 1)
+    assert dates == upcoming(conn, BERLIN, {5}, dt.date(year, 12, 31), first=opens,
+                             until=horizon(conn, BERLIN, opens))
+    assert len(dates) == 8
+    assert conn.execute("SELECT window_start, window_end FROM series").fetchall() == [
+        (opens, dt.date(year, 12, 31))]
 
 
 def test_a_window_that_has_begun_starts_now_and_records_no_past(conn):
@@ -84,7 +100,8 @@ def test_a_window_that_has_begun_starts_now_and_records_no_past(conn):
     year = next_year(conn) - 1
     request = f.request(tutor, f.student()[0], schedule_type="recurring",
                         days=WEEKDAYS, year_range=[year])
-    expected = upcoming(conn, BERLIN, set(range(1, 8)), dt.date(year, 12, 31))
+    expected = upcoming(conn, BERLIN, set(range(1, 8)), dt.date(year, 12, 31),
+                        until=horizon(conn, BERLIN))
     result = astegni.accept(conn, request)
     assert (result.sessions_created, result.skipped) == (len(expected), ())
     assert scalar(conn, "SELECT count(*) FROM skipped_occurrences") == 0
@@ -147,8 +164,10 @@ def test_window_across_dst_changes_keeps_the_wall_clock_time(conn, zone):
     rows = conn.execute("SELECT session_date, start_time, starts_at, ends_at, duration FROM sessions"
                         " WHERE request_id = %s ORDER BY 1", (request,)).fetchall()
     tz = ZoneInfo(zone)
+    opens = dt.date(year, 3, 1)
     assert [r[0] for r in rows] == upcoming(conn, zone, {7}, dt.date(year, 12, 31),
-                                            months={3, 4, 10, 11}, first=dt.date(year, 1, 1))
+                                            months={3, 4, 10, 11}, first=opens,
+                                            until=horizon(conn, zone, opens))
     for day, start, starts_at, ends_at, duration in rows:
         assert start == TEN
         assert starts_at == dt.datetime.combine(day, TEN, tz)
@@ -190,17 +209,20 @@ def test_specific_date_in_a_dst_gap_is_recorded_not_made(conn):
                         (request,)).fetchall() == [(gap, "dst_gap")]
 
 
-def test_a_dst_gap_does_not_count_toward_the_weeks_horizon(conn):
+def test_a_dst_gap_inside_the_weeks_horizon_is_recorded_not_made(conn):
     f = Factory(conn)
     tutor = f.tutor(BERLIN)
     gap = last_sunday(next_year(conn), 3)
     start = dt.time(2, 30)
-    sundays = upcoming(conn, BERLIN, {7}, gap + dt.timedelta(weeks=2), start=start)
-    weeks = len(sundays) - 1  # every Sunday up to two weeks after the gap, the gap not counted
+    # A horizon reaching two weeks past the gap: the horizon is wall-clock weeks, the gap one of them.
+    weeks = (gap - tutor_today(conn, BERLIN)).days // 7 + 3
     conn.execute("UPDATE schedule_settings SET weeks_horizon = %s", (weeks,))
+    sundays = upcoming(conn, BERLIN, {7}, gap + dt.timedelta(weeks=3), start=start,
+                       until=horizon(conn, BERLIN, weeks=weeks))
     request = f.request(tutor, f.student()[0], schedule_type="recurring", days=["Sunday"],
                         start_time=start, end_time=dt.time(3, 15))
     result = astegni.accept(conn, request)
-    assert result.sessions_created == weeks
+    assert gap in sundays and sundays[-1] >= gap + dt.timedelta(weeks=2)
+    assert result.sessions_created == len(sundays) - 1
     assert [(s.session_date, s.reason) for s in result.skipped] == [(gap, "dst_gap")]
     assert session_dates(conn, request) == [d for d in sundays if d != gap]

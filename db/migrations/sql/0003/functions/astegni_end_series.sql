@@ -21,7 +21,8 @@ BEGIN
             jsonb_build_object('request_id', p_request_id, 'field', 'last_date'),
             'Give the date of the series'' last session (or the day before the first one it drops).');
     END IF;
-    SELECT s.series, s.timezone INTO v_series, v_zone FROM public.astegni_series_of(p_request_id, true) AS s;
+    v_series := public.astegni_series_of(p_request_id, true);
+    SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = v_series.tutor_id;
     IF v_series.last_date <= p_last_date THEN
         IF v_series.last_date < p_last_date THEN
             PERFORM public.astegni_raise('AS015',

@@ -32,7 +32,8 @@ BEGIN
             jsonb_build_object('request_id', p_request_id, 'field', 'from'),
             'Give the first date the new days and times apply to.');
     END IF;
-    SELECT s.series, s.timezone INTO v_series, v_zone FROM public.astegni_series_of(p_request_id, p_lock) AS s;
+    v_series := public.astegni_series_of(p_request_id, p_lock);
+    SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = v_series.tutor_id;
     SELECT q.* INTO r FROM public.requested_sessions AS q WHERE q.id = p_request_id;
     v_schedule := ROW(r.schedule_type, coalesce(p_days, r.days), r.specific_dates, r.months, r.year_range,
                       coalesce(p_start_time, r.start_time), coalesce(p_end_time, r.end_time));

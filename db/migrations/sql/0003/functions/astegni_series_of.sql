@@ -1,13 +1,14 @@
--- The series of an accepted recurring request, with its tutor's zone; with p_lock, for a change: its
--- tutor's lock taken first, as everything that books the tutor's time does.
+-- The series of an accepted recurring request; with p_lock, for a change: its tutor's lock taken
+-- first, as everything that books the tutor's time does.
 -- Raises AS001 (no such request) and AS014 (not an accepted recurring request).
-CREATE OR REPLACE FUNCTION public.astegni_series_of(p_request_id integer, p_lock boolean,
-                                                    OUT series public.series, OUT timezone text)
+CREATE OR REPLACE FUNCTION public.astegni_series_of(p_request_id integer, p_lock boolean)
+RETURNS public.series
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     v_status text;
+    v_series public.series;
 BEGIN
     SELECT r.status INTO v_status FROM public.requested_sessions AS r WHERE r.id = p_request_id;
     IF NOT FOUND THEN
@@ -18,10 +19,9 @@ BEGIN
         PERFORM public.astegni_lock_tutors(ARRAY(
             SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = p_request_id));
     END IF;
-    SELECT s, t.timezone INTO series, timezone
+    SELECT s.* INTO v_series
     FROM public.series AS s
     JOIN public.requested_sessions AS r ON r.id = s.request_id AND r.status = 'accepted'
-    JOIN public.tutor_profiles AS t ON t.id = s.tutor_id
     WHERE s.request_id = p_request_id;
     IF NOT FOUND THEN
         PERFORM public.astegni_raise('AS014',
@@ -30,5 +30,6 @@ BEGIN
             jsonb_build_object('request_id', p_request_id, 'status', v_status),
             'Only an accepted recurring request is a series; cancel other requests instead.');
     END IF;
+    RETURN v_series;
 END
 $$;
