@@ -711,11 +711,13 @@ CREATE TABLE skipped_occurrences (
     session_date date NOT NULL,
     starts_at timestamptz NOT NULL,
     ends_at timestamptz NOT NULL,
-    reason text NOT NULL CHECK (reason IN ('past', 'dst_gap', 'conflict')),
+    reason text NOT NULL CHECK (reason IN ('past', 'dst_gap', 'conflict', 'time_off')),
     clash_session_id integer REFERENCES sessions (id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX skipped_occurrences_request_id_idx ON skipped_occurrences (request_id);
+-- The occurrences time off held back: the extension looks for those it may make again (0003).
+CREATE INDEX skipped_occurrences_time_off_idx ON skipped_occurrences (request_id) WHERE reason = 'time_off';
 
 -- What each acceptance made, and why not more (note: see astegni_schedule_note; 'none_ahead' when a
 -- schedule that is there had no occurrence left to make).
@@ -733,7 +735,7 @@ CREATE TABLE acceptances (
 CREATE TABLE astegni_events (
     id bigserial PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT now(),
-    event text NOT NULL CHECK (event IN ('accepted', 'cancelled')),
+    event text NOT NULL CHECK (event IN ('accepted', 'cancelled', 'extended', 'ended', 'rescheduled', 'time_off')),
     request_id integer NOT NULL REFERENCES requested_sessions (id) ON DELETE CASCADE,
     tutor_id integer NOT NULL,
     student_id integer,
@@ -779,3 +781,58 @@ ALTER TABLE sessions
     ADD CONSTRAINT sessions_no_overlap EXCLUDE USING gist (
         tutor_id WITH =, tstzrange(starts_at, ends_at) WITH &&, enrolled_courses_id WITH <>)
         WHERE (status IS DISTINCT FROM 'cancelled');
+
+-- ==== Series (revision 0003): a recurring request keeps making its sessions up to a rolling horizon ====
+
+-- An accepted recurring request: its window (fixed at acceptance), how far it has been made, its end.
+CREATE TABLE series (
+    request_id integer PRIMARY KEY REFERENCES requested_sessions (id) ON DELETE CASCADE,
+    tutor_id integer NOT NULL REFERENCES tutor_profiles (id) ON DELETE CASCADE,
+    -- The month/year window (NULL: none, or one that had passed at acceptance): made only within it.
+    window_start date,
+    window_end date,
+    -- The horizon last reached, a wall-clock time in the tutor's zone: nothing at or before it is made
+    -- again, so a session cancelled, deleted or moved by hand is never recreated.
+    made_until timestamp NOT NULL,
+    -- Set by astegni_end_series: nothing after last_date; closed_at once its students have left.
+    last_date date,
+    ended_reason text,
+    ended_at timestamptz,
+    closed_at timestamptz,
+    CHECK (window_end >= window_start)
+);
+CREATE INDEX series_tutor_id_idx ON series (tutor_id);
+
+-- Every pattern a series has had, from the date it applied: the newest is the request's own.
+CREATE TABLE series_patterns (
+    id serial PRIMARY KEY,
+    request_id integer NOT NULL REFERENCES series (request_id) ON DELETE CASCADE,
+    valid_from date NOT NULL,
+    days jsonb,
+    start_time time,
+    end_time time,
+    set_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX series_patterns_request_id_idx ON series_patterns (request_id, id);
+
+-- When a tutor is away: no occurrence inside is made, and sessions inside are cancelled.
+CREATE TABLE tutor_time_off (
+    id serial PRIMARY KEY,
+    tutor_id integer NOT NULL REFERENCES tutor_profiles (id) ON DELETE CASCADE,
+    during tstzrange NOT NULL,
+    reason text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX tutor_time_off_during_idx ON tutor_time_off USING gist (tutor_id, during);
+
+-- One row per run of the extension: the moment it extended to and what it made.
+CREATE TABLE astegni_extensions (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL,
+    ran_at timestamptz NOT NULL DEFAULT now(),
+    series_grown integer NOT NULL DEFAULT 0,
+    sessions_made integer NOT NULL DEFAULT 0
+);
+
+-- Why a session was cancelled by the rule: 'request_cancelled', 'series_ended', 'rescheduled', 'time_off'.
+ALTER TABLE sessions ADD COLUMN cancelled_reason text;

@@ -54,6 +54,20 @@ def ahead(conn: psycopg.Connection[Any], request: int, days: float) -> int:
     return count
 
 
+def end_in(conn: psycopg.Connection[Any], request: int, days: int) -> None:
+    """Ends the series `days` days after the tutor's today."""
+    conn.execute("SELECT astegni_end_series(%s, %s, 'ended')",
+                 (request, tutor_today(conn, BERLIN) + dt.timedelta(days)))
+
+
+def students(conn: psycopg.Connection[Any], request: int) -> list[int]:
+    """The students of the course of the request's sessions."""
+    found: list[int] = scalar(conn, "SELECT c.students_id FROM enrolled_courses AS c"
+                                    " JOIN sessions AS s ON s.enrolled_courses_id = c.id"
+                                    " WHERE s.request_id = %s LIMIT 1", request)
+    return found
+
+
 def series_request(conn: psycopg.Connection[Any], zone: str = BERLIN, **fields: Any) -> int:
     """A new Mon/Wed/Fri 10:00 request of a new tutor, accepted."""
     f = Factory(conn)
@@ -150,7 +164,8 @@ def test_sessions_cancelled_deleted_or_moved_by_hand_are_never_made_again(conn):
     assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND session_date IN (%s, %s)",
                   request, first[1], second[1]) == 1  # the cancelled one, kept; the deleted one gone
     assert scalar(conn, "SELECT status FROM sessions WHERE id = %s", first[0]) == "cancelled"
-    assert scalar(conn, "SELECT session_date FROM sessions WHERE id = %s", third[0]) == third[1] + dt.timedelta(1)
+    moved = scalar(conn, "SELECT session_date FROM sessions WHERE id = %s", third[0])
+    assert moved == third[1] + dt.timedelta(1)
     assert scheduled(conn, request)[1:len(later) + 1] == later  # the later ones untouched
 
 
@@ -197,21 +212,20 @@ def test_end_series_cancels_after_the_last_date_and_makes_no_more(conn):
 
 def test_the_student_leaves_once_the_ended_series_is_over(conn):
     request = series_request(conn)
-    course = scalar(conn, "SELECT enrolled_courses_id FROM sessions WHERE request_id = %s LIMIT 1", request)
-    student = scalar(conn, "SELECT students_id[1] FROM enrolled_courses WHERE id = %s", course)
-    conn.execute("SELECT astegni_end_series(%s, %s, 'done')", (request, tutor_today(conn, BERLIN) + dt.timedelta(10)))
-    assert scalar(conn, "SELECT students_id FROM enrolled_courses WHERE id = %s", course) == [student]
+    enrolled = students(conn, request)
+    assert len(enrolled) == 1
+    end_in(conn, request, 10)
+    assert students(conn, request) == enrolled
     extend_at(conn, 5)
-    assert scalar(conn, "SELECT students_id FROM enrolled_courses WHERE id = %s", course) == [student]
+    assert students(conn, request) == enrolled
     extend_at(conn, 12)
-    assert scalar(conn, "SELECT students_id FROM enrolled_courses WHERE id = %s", course) == []
+    assert students(conn, request) == []
     assert scalar(conn, "SELECT closed_at IS NOT NULL FROM series WHERE request_id = %s", request)
 
     # Ended in the past: the student leaves at once.
     other = series_request(conn)
-    course = scalar(conn, "SELECT enrolled_courses_id FROM sessions WHERE request_id = %s LIMIT 1", other)
-    conn.execute("SELECT astegni_end_series(%s, %s, 'never came')", (other, tutor_today(conn, BERLIN) - dt.timedelta(1)))
-    assert scalar(conn, "SELECT students_id FROM enrolled_courses WHERE id = %s", course) == []
+    end_in(conn, other, -1)
+    assert students(conn, other) == []
     assert scheduled(conn, other) == []
 
 
@@ -222,9 +236,9 @@ def test_only_accepted_recurring_requests_are_series(conn):
     astegni.accept(conn, dated)
     pending = f.request(tutor, f.student()[0], **MON_WED_FRI)
     for request in (dated, pending):
-        assert isinstance(refused(conn, "SELECT astegni_end_series(%s, current_date, 'x')", request), NotASeries)
-        assert isinstance(refused(conn, "SELECT * FROM astegni_reschedule(%s, current_date, NULL, '12:00', NULL)",
-                                  request), NotASeries)
+        for statement in ("SELECT astegni_end_series(%s, current_date, 'x')",
+                          "SELECT * FROM astegni_reschedule(%s, current_date, NULL, '12:00', NULL)"):
+            assert isinstance(refused(conn, statement, request), NotASeries)
     assert refused(conn, "SELECT astegni_end_series(%s, NULL, 'x')", pending).field == "last_date"
 
 
@@ -243,8 +257,9 @@ def test_a_time_change_moves_the_sessions_in_place(conn):
     assert {row[5] for row in done} == {"move"}
     assert conn.execute("SELECT start_time, end_time FROM requested_sessions WHERE id = %s",
                         (request,)).fetchone() == (dt.time(15), dt.time(16, 30))
-    assert conn.execute("SELECT valid_from, start_time FROM series_patterns WHERE request_id = %s ORDER BY id",
-                        (request,)).fetchall() == [(tutor_today(conn, BERLIN), dt.time(10)), (start, dt.time(15))]
+    patterns = conn.execute("SELECT valid_from, start_time FROM series_patterns WHERE request_id = %s"
+                            " ORDER BY id", (request,)).fetchall()
+    assert patterns == [(tutor_today(conn, BERLIN), dt.time(10)), (start, dt.time(15))]
     # The extension goes on with the new pattern.
     extend_at(conn, 7)
     assert scheduled(conn, request)[-1][2] == dt.time(15)
@@ -254,7 +269,8 @@ def test_a_time_change_moves_the_sessions_in_place(conn):
 def test_a_day_change_cancels_the_dropped_dates_and_makes_the_new_ones(conn):
     request = series_request(conn)
     start = tutor_today(conn, BERLIN) + dt.timedelta(days=7)
-    rows = conn.execute("SELECT session_date, outcome, reason FROM astegni_reschedule(%s, %s, %s, NULL, NULL)",
+    rows = conn.execute("SELECT session_date, outcome, reason"
+                        " FROM astegni_reschedule(%s, %s, %s, NULL, NULL)",
                         (request, start, '["Tuesday", "Wednesday"]')).fetchall()
     assert {o for _, o, _ in rows} == {"keep", "cancel", "create"}
     assert all(reason == "rescheduled" for _, o, reason in rows if o == "cancel")
@@ -262,8 +278,8 @@ def test_a_day_change_cancels_the_dropped_dates_and_makes_the_new_ones(conn):
     assert {d.isoweekday() for _, d, _ in made if d >= start} == {2, 3}
     horizon = scalar(conn, "SELECT made_until FROM series WHERE request_id = %s", request)
     assert max(d for _, d, _ in made) <= horizon.date()
-    cancelled = scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND cancelled_reason = 'rescheduled'",
-                       request)
+    cancelled = scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s"
+                             " AND cancelled_reason = 'rescheduled'", request)
     assert cancelled == len([r for r in rows if r[1] == "cancel"]) > 0
 
 
@@ -279,7 +295,8 @@ def test_a_reschedule_that_clashes_under_policy_fail_changes_nothing(conn):
     preview = conn.execute("SELECT outcome, clash_session_id FROM preview_reschedule(%s, %s, %s, NULL, NULL)"
                            " WHERE outcome = 'refuse'", (request, start, '["Tuesday"]')).fetchall()
     assert preview == [("refuse", clash)]
-    error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, NULL, NULL)", request, start, '["Tuesday"]')
+    error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, NULL, NULL)", request, start,
+                    '["Tuesday"]')
     assert isinstance(error, ScheduleConflict) and error.detail["clash_session_id"] == clash
     assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
     assert scalar(conn, "SELECT count(*) FROM series_patterns") == 0
@@ -300,7 +317,8 @@ def test_reschedule_refuses_bad_patterns_by_field(conn):
     cases = [(today, '["Funday"]', None, None, "days"), (today, "[]", None, None, "days"),
              (today, None, "10:00", "10:00", "end_time"), (None, None, "12:00", None, "from")]
     for start, days, begin, end, field in cases:
-        error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, %s, %s)", request, start, days, begin, end)
+        error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, %s, %s)", request, start, days,
+                        begin, end)
         assert (error.sqlstate, error.field) == ("AS005", field)
     conn.execute("SELECT astegni_end_series(%s, %s, 'x')", (request, today + dt.timedelta(3)))
     error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, NULL, '12:00', '13:00')", request,
@@ -315,7 +333,8 @@ def test_time_off_cancels_skips_and_comes_back_when_removed(conn):
         "INSERT INTO tutor_time_off (tutor_id, during, reason) VALUES"
         " (%s, tstzrange(now() + interval '7 days', now() + interval '14 days'), 'holiday') RETURNING id",
         (tutor,)).fetchone()[0]
-    cancelled = conn.execute("SELECT id FROM sessions WHERE request_id = %s AND cancelled_reason = 'time_off'",
+    cancelled = conn.execute("SELECT id FROM sessions WHERE request_id = %s"
+                             " AND cancelled_reason = 'time_off'",
                              (request,)).fetchall()
     assert len(cancelled) == 3
     assert scalar(conn, "SELECT count(*) FROM skipped_occurrences WHERE reason = 'time_off'") == 3
@@ -323,9 +342,10 @@ def test_time_off_cancels_skips_and_comes_back_when_removed(conn):
         ("time_off", 3)]
     # A second series of the tutor accepted now skips the time off.
     f = Factory(conn)
-    other = f.request(tutor, f.student()[0], **{**MON_WED_FRI, "start_time": dt.time(12), "end_time": dt.time(13)})
+    other = f.request(tutor, f.student()[0], **MON_WED_FRI, start_time=dt.time(12), end_time=dt.time(13))
     assert astegni.accept(conn, other).sessions_created == 21
-    assert scalar(conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = %s AND reason = 'time_off'",
+    assert scalar(conn, "SELECT count(*) FROM skipped_occurrences WHERE request_id = %s"
+                        " AND reason = 'time_off'",
                   other) == 3
 
     assert extend_at(conn, 0) == 0  # still away: nothing comes back
@@ -351,13 +371,14 @@ def test_no_client_role_moves_the_clock_or_writes_the_series(conn, db_url, login
         for statement in ("SELECT astegni_extend_series_at(now() + interval '30 days')",
                           "INSERT INTO astegni_extensions (at) VALUES (now() + interval '30 days')",
                           "UPDATE series SET made_until = made_until - interval '7 days'",
-                          f"INSERT INTO series_patterns (request_id, valid_from, days) VALUES ({request}, current_date, '[\"Sunday\"]')",
+                          "INSERT INTO series_patterns (request_id, valid_from, days)"
+                          f" VALUES ({request}, current_date, '[]')",
                           "SET TimeZone = 'Pacific/Kiritimati'; SELECT astegni_extend_series_at(now())"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 app.execute(statement)
         assert scalar(app, "SELECT count(*) FROM series") == 1
-    with psycopg.connect(as_login(db_url, logins["nobody"]), autocommit=True) as nobody:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            nobody.execute("SELECT astegni_extend_series()")
+    with (psycopg.connect(as_login(db_url, logins["nobody"]), autocommit=True) as nobody,
+          pytest.raises(psycopg.errors.InsufficientPrivilege)):
+        nobody.execute("SELECT astegni_extend_series()")
     assert ahead(conn, request, 0) == 24
     assert scalar(conn, "SELECT count(*) FROM astegni_extensions") == 1

@@ -4,7 +4,6 @@
 GRANT SELECT ON series, series_patterns, astegni_extensions TO astegni_app, astegni_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tutor_time_off TO astegni_app, astegni_admin;
 GRANT USAGE ON SEQUENCE tutor_time_off_id_seq TO astegni_app, astegni_admin;
-GRANT SELECT (cancelled_reason) ON sessions TO astegni_app, astegni_admin;
 
 -- PUBLIC gets nothing of the rule's new functions (as in 0002); the two roles get all but the clock.
 DO $$
