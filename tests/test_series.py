@@ -24,9 +24,7 @@ from astegni.errors import (
     translate,
 )
 from tests.conftest import as_login
-from tests.support import BERLIN, Factory, book, scalar, tutor_today
-
-MON_WED_FRI: dict[str, Any] = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
+from tests.support import BERLIN, MON_WED_FRI, Factory, book, scalar, tutor_today
 
 
 def refused(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniError:
