@@ -36,7 +36,8 @@ BEGIN
         SELECT * FROM public.astegni_reschedule_plan(p_request_id, p_from, p_days, p_start_time, p_end_time,
                                                      true)
     ),
-    -- The first clash refuses the whole change (AS007) before any row is returned.
+    -- The first clash refuses the whole change (AS007), undoing the statement's writes with it (no
+    -- count to refuse: 0 sessions wanted, of a limit of 1).
     allowed AS MATERIALIZED (
         SELECT coalesce(bool_and(public.astegni_refuse_outcome(
                    q, 0, 1, t.timezone, p.session_date, p.clash_session_id)), true) AS ok
