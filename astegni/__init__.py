@@ -3,16 +3,38 @@
 from astegni.accept import Acceptance, Cancellation, Rejection, Skipped, accept, cancel, reject
 from astegni.errors import AstegniError
 from astegni.preview import PreviewRow, preview
+from astegni.series import (
+    Extension,
+    RescheduleRow,
+    TimeOff,
+    add_time_off,
+    end_series,
+    extend,
+    list_time_off,
+    preview_reschedule,
+    remove_time_off,
+    reschedule,
+)
 
 __all__ = [
     "Acceptance",
     "AstegniError",
     "Cancellation",
+    "Extension",
     "PreviewRow",
     "Rejection",
+    "RescheduleRow",
     "Skipped",
+    "TimeOff",
     "accept",
+    "add_time_off",
     "cancel",
+    "end_series",
+    "extend",
+    "list_time_off",
     "preview",
+    "preview_reschedule",
     "reject",
+    "remove_time_off",
+    "reschedule",
 ]

@@ -1,4 +1,5 @@
-"""`astegni.accept`, `reject`, `cancel` and `preview` for asyncio: the same statements, results and errors.
+"""`astegni.accept`, `reject`, `cancel`, `preview` and `extend` for asyncio: the same statements, results
+and errors.
 
 Each takes a psycopg `AsyncConnection`, a SQLAlchemy `AsyncConnection` or an `AsyncSession` (SQLAlchemy
 on its psycopg driver; its asyncio extension needs greenlet, a psycopg connection does not), and is
@@ -7,9 +8,9 @@ awaited:
     async with await psycopg.AsyncConnection.connect(URL) as conn:
         result = await astegni.aio.accept(conn, 42, tutor_id=7)
 
-Each is one round trip and none commits: the caller owns the transaction. An AsyncSession is flushed
-first and expired after, as a Session is; a deadlock is retried only on an autocommit psycopg
-connection, as in the sync API (astegni/connection.py).
+Each is one round trip (`extend`: two, the run and then its log) and none commits: the caller owns the
+transaction. An AsyncSession is flushed first and expired after, as a Session is; a deadlock is retried
+only on an autocommit psycopg connection, as in the sync API (astegni/connection.py).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from astegni import queries
 from astegni.accept import Acceptance, Cancellation, Rejection
 from astegni.connection import fetch_async
 from astegni.preview import PreviewRow
+from astegni.series import Extension
 
 if TYPE_CHECKING:
     from astegni.connection import AsyncConn
 
-__all__ = ["accept", "cancel", "preview", "reject"]
+__all__ = ["accept", "cancel", "extend", "preview", "reject"]
 
 
 async def accept(conn: AsyncConn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
@@ -53,3 +55,10 @@ async def preview(conn: AsyncConn, request_id: int) -> list[PreviewRow]:
     """One row per occurrence of a pending request; writes nothing."""
     rows = await fetch_async(conn, queries.PREVIEW, {"request_id": request_id})
     return [PreviewRow.from_row(row) for row in rows]
+
+
+async def extend(conn: AsyncConn) -> Extension:
+    """Brings every live series to its horizon now (astegni_extend_series) and reports the run."""
+    [run] = await fetch_async(conn, queries.EXTEND, {})
+    [row] = await fetch_async(conn, queries.EXTENSION_AT, {"at": run["at"]})
+    return Extension.from_row(row)

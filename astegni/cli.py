@@ -1,4 +1,5 @@
-"""The `astegni` command: migrations, the demo, responses to requests, schedules, calendars, events.
+"""The `astegni` command: migrations, the demo, responses to requests, series and time off, schedules,
+calendars, events.
 
 Every command is a thin client: the rule runs in PostgreSQL. The database is named by
 --database-url or DATABASE_URL. Every failure (a refusal, an unreachable or read-only database, an
@@ -352,6 +353,176 @@ def preview(ctx: typer.Context, request_id: int) -> None:
     console.print(", ".join(f"{n} {o}" for o, n in counts.items()), highlight=False)
 
 
+# ---- series ------------------------------------------------------------------------------------
+
+@app.command()
+def extend(ctx: typer.Context) -> None:
+    """Brings every live series to its horizon now, once: for cron or a systemd timer (hourly is plenty;
+    a run that finds nothing to do makes nothing). See docs/series.md.
+
+    Example: astegni extend   (crontab: 17 * * * * DATABASE_URL=postgresql://astegni@/astegni astegni extend)
+    """
+    with _connect(_url(ctx)) as conn:
+        run = astegni.extend(conn)
+        conn.commit()
+    console.print(run.explanation, highlight=False)
+
+
+@app.command("end-series")
+def end_series(
+    ctx: typer.Context,
+    request_id: int,
+    last_date: Annotated[dt.datetime, typer.Argument(
+        formats=["%Y-%m-%d"], metavar="LAST_DATE",
+        help="The series' last day (YYYY-MM-DD, on the tutor's calendar): its sessions after it are"
+             " cancelled.")],
+    reason: ReasonOption = None,
+) -> None:
+    """Ends a series after LAST_DATE: it makes nothing later, and its sessions after that date that have
+    not started are cancelled (kept, marked 'series_ended').
+
+    Example: astegni end-series 42 2027-06-30 --reason "School year over"
+    """
+    with _connect(_url(ctx)) as conn:
+        cancelled = astegni.end_series(conn, request_id, last_date.date(), reason)
+        conn.commit()
+    _record(f"Series {request_id} ended", {
+        "last date": last_date.date(), "reason": reason, "sessions cancelled": cancelled})
+
+
+def _clock(value: str | None, option: str) -> dt.time | None:
+    """A wall-clock time given as HH:MM."""
+    if value is None:
+        return None
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a time HH:MM", param_hint=option) from None
+
+
+@app.command()
+def reschedule(
+    ctx: typer.Context,
+    request_id: int,
+    from_date: Annotated[dt.datetime, typer.Option(
+        "--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+        help="The first day the new days and times apply to (the tutor's calendar; today if earlier).")],
+    days: Annotated[str | None, typer.Option(
+        "--days", metavar="DAYS", help="The new weekdays, comma-separated (Mon,Wed or Monday,Wednesday);"
+                                      " default: the current ones.")] = None,
+    start: Annotated[str | None, typer.Option(
+        "--start", metavar="HH:MM",
+        help="The new start time (the tutor's wall clock); default: the current one.")] = None,
+    end: Annotated[str | None, typer.Option(
+        "--end", metavar="HH:MM",
+        help="The new end time (the tutor's wall clock); default: the current one.")] = None,
+    preview: Annotated[bool, typer.Option(
+        "--preview", help="Show what the change would do; write nothing.")] = False,
+) -> None:
+    """Changes a series' days and times from a date on ("this and all following"), showing each date's
+    outcome: keep, move, create, cancel or skip.
+
+    Example: astegni reschedule 42 --from 2027-03-01 --days Tue,Thu --start 18:00 --end 19:00 --preview
+    """
+    weekdays = None if days is None else [day.strip() for day in days.split(",") if day.strip()]
+    start_time, end_time = _clock(start, "--start"), _clock(end, "--end")
+    change = astegni.preview_reschedule if preview else astegni.reschedule
+    with _connect(_url(ctx)) as conn:
+        rows = change(conn, request_id, from_date.date(), days=weekdays, start_time=start_time,
+                      end_time=end_time)
+        if not preview:
+            conn.commit()
+        zone = _request_zone(conn, request_id)
+    done = "if rescheduled" if preview else "rescheduled"
+    table = Table(title=f"Series {request_id} {done} from {from_date.date()} (times in {zone})",
+                  title_justify="left")
+    for column in ("Date", "Starts", "Ends", "Minutes", "Outcome", "Reason", "Session",
+                   "Clashes with session"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row.session_date), _time(row.starts_at, zone), _time(row.ends_at, zone),
+                      str(row.duration), row.outcome, row.reason or "", str(row.session_id or ""),
+                      str(row.clash_session_id or ""))
+    console.print(table)
+    outcomes = ["keep", "move", "create", "cancel", "skip"]
+    outcomes += sorted({r.outcome for r in rows} - set(outcomes))  # a preview's 'refuse'
+    console.print(", ".join(f"{sum(r.outcome == o for r in rows)} {o}" for o in outcomes), highlight=False)
+
+
+time_off_app = typer.Typer(help="A tutor's time off: no session is made inside it, and the sessions"
+                                " inside it are cancelled.", no_args_is_help=True)
+app.add_typer(time_off_app, name="time-off")
+
+# A moment on the tutor's wall clock (a date alone is its midnight), or with its UTC offset.
+MOMENT_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M%z"]
+
+
+def _in_zone(moment: dt.datetime, zone: str) -> dt.datetime:
+    """A moment given without an offset is on the tutor's wall clock."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+@time_off_app.command("add")
+def time_off_add(
+    ctx: typer.Context,
+    tutor_id: int,
+    start: Annotated[dt.datetime, typer.Argument(
+        formats=MOMENT_FORMATS, metavar="START",
+        help="When it starts: YYYY-MM-DD or YYYY-MM-DDTHH:MM on the tutor's wall clock.")],
+    end: Annotated[dt.datetime, typer.Argument(
+        formats=MOMENT_FORMATS, metavar="END",
+        help="When it ends (excluded): a date alone is its midnight, so 2027-03-08 ends as the 7th does.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept with the time off).")] = None,
+) -> None:
+    """Records a tutor's time off: the tutor's sessions inside it that have not started are cancelled
+    (kept, marked 'time_off'), and no session is made inside it until it is removed.
+
+    Example: astegni time-off add 7 2027-03-01 2027-03-08 --reason "Conference"
+    """
+    with _connect(_url(ctx)) as conn:
+        zone = str(_known(conn, "tutor", tutor_id)[0])
+        result = astegni.add_time_off(conn, tutor_id, _in_zone(start, zone), _in_zone(end, zone), reason)
+        conn.commit()
+    _record(f"Time off {result.id} of tutor {tutor_id}", {
+        "from": _time(result.starts_at, zone), "to": _time(result.ends_at, zone), "time zone": zone,
+        "reason": result.reason, "sessions cancelled": result.sessions_cancelled})
+
+
+@time_off_app.command("remove")
+def time_off_remove(ctx: typer.Context, time_off_id: int) -> None:
+    """Removes a time off: the next `astegni extend` makes again the sessions it held back.
+
+    Example: astegni time-off remove 3
+    """
+    with _connect(_url(ctx)) as conn:
+        removed = astegni.remove_time_off(conn, time_off_id)
+        conn.commit()
+    if not removed:
+        raise NotFound(f"time off {time_off_id} does not exist", detail={"time_off_id": time_off_id},
+                       hint="astegni time-off list TUTOR_ID shows a tutor's time off with its ids")
+    console.print(f"Removed time off {time_off_id}: the next astegni extend makes again what it held back",
+                  highlight=False)
+
+
+@time_off_app.command("list")
+def time_off_list(ctx: typer.Context, tutor_id: int) -> None:
+    """A tutor's time off, in time order, in the tutor's zone.
+
+    Example: astegni time-off list 7
+    """
+    with _connect(_url(ctx)) as conn:
+        zone = str(_known(conn, "tutor", tutor_id)[0])
+        rows = astegni.list_time_off(conn, tutor_id)
+    table = Table(title=f"Time off of tutor {tutor_id} (times in {zone})", title_justify="left")
+    for column in ("Id", "From", "To", "Reason", "Recorded"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row.id), _time(row.starts_at, zone), _time(row.ends_at, zone), row.reason or "",
+                      _time(row.created_at, zone))
+    console.print(table)
+    console.print(f"{len(rows)} time off", highlight=False)
+
+
 def _request_zone(conn: psycopg.Connection[Any], request_id: int) -> str:
     row = conn.execute(queries.REQUEST_ZONE, {"request_id": request_id}).fetchone()
     return str(row[0]) if row else "UTC"
@@ -477,7 +648,9 @@ def listen(
     name: Annotated[str | None, typer.Option(
         "--name", help="A listener's name: it resumes after a restart where it stopped.")] = None,
 ) -> None:
-    """Prints each event of the rule (acceptance, cancellation) as a JSON line until Ctrl-C.
+    """Prints each event of the rule as a JSON line until Ctrl-C: a request accepted or cancelled, a
+    series extended, ended or rescheduled, sessions cancelled by time off (`event`: accepted, cancelled,
+    extended, ended, rescheduled, time_off; `sessions` counts those made, cancelled or rescheduled).
 
     The events are rows the rule wrote in the transaction that made them; a NOTIFY only wakes the
     listener, so nothing sent on the channel by anyone else is printed. A hook point for email or SMS

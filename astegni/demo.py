@@ -90,7 +90,8 @@ def requests(today: dt.date) -> list[DemoRequest]:
             "schedule_type": "recurring", "message": "Organic chemistry",
             "days": ["Monday", "Thursday"], "conflict_policy": "skip",
             "start_time": dt.time(10, 30), "end_time": dt.time(11, 30)}, preview_first=True),
-        DemoRequest("Lena", "Physics", "Sara", f"recurring Tue/Thu in March-April {next_year} (its first 8 weeks)", {
+        DemoRequest("Lena", "Physics", "Sara",
+                    f"recurring Tue/Thu in March-April {next_year} (its first 8 weeks)", {
             "schedule_type": "recurring", "message": "Mechanics",
             "days": ["tue", "THU"], "months": ["March", "April"], "year_range": [next_year],
             "start_time": dt.time(18), "end_time": dt.time(19)}),

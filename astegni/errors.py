@@ -164,6 +164,30 @@ class ImmutableRequest(AstegniError):
     sqlstate = "AS013"
 
 
+class NotASeries(AstegniError):
+    """Ending or rescheduling a request that is not a series: not an accepted recurring request
+    (`detail` has its `status`)."""
+
+    sqlstate = "AS014"
+
+
+class SeriesEnded(AstegniError):
+    """A series asked to run past its last date: rescheduled from after it, or ended later than it
+    already ends (`detail` has its `last_date`)."""
+
+    sqlstate = "AS015"
+
+
+class InvalidTimeOff(AstegniError):
+    """Time off that is empty or unbounded (`field` during, `value` the range)."""
+
+    sqlstate = "AS016"
+
+    @property
+    def time_off_id(self) -> int | None:
+        return self._id("time_off_id")
+
+
 class UpgradeBlocked(AstegniError):
     """Existing rows that a migration's new constraints would refuse; `blockers` lists each, with the
     SQL that resolves it. The migration changed nothing."""
@@ -187,7 +211,8 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
     cls.sqlstate: cls
     for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
                 TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
-                InconsistentSession, SessionDateTaken, InvalidPackage, ImmutableRequest)
+                InconsistentSession, SessionDateTaken, InvalidPackage, ImmutableRequest, NotASeries,
+                SeriesEnded, InvalidTimeOff)
     if cls.sqlstate
 }
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})

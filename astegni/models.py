@@ -29,7 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, TIMESTAMP, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, TIMESTAMP, TSTZRANGE, ExcludeConstraint, Range
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
@@ -115,6 +115,7 @@ class RequestedSession(Base):
         order_by="SkippedOccurrence.session_date", viewonly=True)
     acceptance: Mapped[Acceptance | None] = relationship(viewonly=True)
     roster: Mapped[list[RequestedSessionStudent]] = relationship(viewonly=True)
+    series: Mapped[Series | None] = relationship(viewonly=True)
 
 
 class RequestedSessionStudent(Base):
@@ -202,6 +203,8 @@ class Session(Base):
         ForeignKey("requested_sessions.id", ondelete="SET NULL"))
     starts_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
     ends_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
+    # Why the rule cancelled it: 'request_cancelled', 'series_ended', 'rescheduled' or 'time_off'.
+    cancelled_reason: Mapped[str | None] = mapped_column(Text)
 
     request: Mapped[RequestedSession | None] = relationship(back_populates="sessions", viewonly=True)
     course: Mapped[EnrolledCourse] = relationship(back_populates="sessions", viewonly=True,
@@ -211,9 +214,11 @@ class Session(Base):
 class SkippedOccurrence(Base):
     __tablename__ = "skipped_occurrences"
     __table_args__ = (
-        CheckConstraint("reason IN ('past', 'dst_gap', 'conflict')",
+        CheckConstraint("reason IN ('past', 'dst_gap', 'conflict', 'time_off')",
                         name="skipped_occurrences_reason_check"),
         Index("skipped_occurrences_request_id_idx", "request_id"),
+        # The occurrences time off held back: the extension looks for those it may make again.
+        Index("skipped_occurrences_time_off_idx", "request_id", postgresql_where=text("reason = 'time_off'")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requested_sessions.id", ondelete="CASCADE"))
@@ -242,11 +247,13 @@ class Acceptance(Base):
 
 
 class Event(Base):
-    """What the rule announced: a request accepted or cancelled (astegni.notifications reads them)."""
+    """What the rule announced: a request accepted or cancelled, a series extended, ended or
+    rescheduled, sessions cancelled by time off (astegni.notifications reads them)."""
 
     __tablename__ = "astegni_events"
     __table_args__ = (
-        CheckConstraint("event IN ('accepted', 'cancelled')", name="astegni_events_event_check"),
+        CheckConstraint("event IN ('accepted', 'cancelled', 'extended', 'ended', 'rescheduled', 'time_off')",
+                        name="astegni_events_event_check"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
@@ -258,6 +265,72 @@ class Event(Base):
     first_starts_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
     last_starts_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Series(Base):
+    """An accepted recurring request that keeps making its sessions up to a rolling horizon
+    (docs/series.md): written by the rule alone."""
+
+    __tablename__ = "series"
+    __table_args__ = (
+        CheckConstraint("window_end >= window_start", name="series_check"),
+        Index("series_tutor_id_idx", "tutor_id"),
+    )
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requested_sessions.id", ondelete="CASCADE"), primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id", ondelete="CASCADE"))
+    # The month/year window fixed at acceptance (None: none, or one that had passed).
+    window_start: Mapped[dt.date | None] = mapped_column(Date)
+    window_end: Mapped[dt.date | None] = mapped_column(Date)
+    # The horizon last reached, a wall-clock time in the tutor's zone.
+    made_until: Mapped[dt.datetime] = mapped_column(NAIVE)
+    last_date: Mapped[dt.date | None] = mapped_column(Date)
+    ended_reason: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
+
+    request: Mapped[RequestedSession] = relationship(back_populates="series", viewonly=True)
+    patterns: Mapped[list[SeriesPattern]] = relationship(order_by="SeriesPattern.id", viewonly=True)
+
+
+class SeriesPattern(Base):
+    """A pattern (days and times) a series has had, from the date it applied; the newest is the
+    request's own."""
+
+    __tablename__ = "series_patterns"
+    __table_args__ = (Index("series_patterns_request_id_idx", "request_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("series.request_id", ondelete="CASCADE"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    days: Mapped[Any | None] = mapped_column(JSONB)
+    start_time: Mapped[dt.time | None] = mapped_column(Time)
+    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    set_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
+
+
+class TutorTimeOff(Base):
+    """When a tutor is away: inserting or moving one cancels the tutor's sessions inside it."""
+
+    __tablename__ = "tutor_time_off"
+    __table_args__ = (
+        Index("tutor_time_off_during_idx", "tutor_id", "during", postgresql_using="gist"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("tutor_profiles.id", ondelete="CASCADE"))
+    during: Mapped[Range[dt.datetime]] = mapped_column(TSTZRANGE)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
+
+
+class ExtensionRun(Base):
+    """One run of the extension (astegni_extend_series): the moment it extended to, what it made."""
+
+    __tablename__ = "astegni_extensions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ)
+    ran_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
+    series_grown: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sessions_made: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class EventCursor(Base):

@@ -1,4 +1,5 @@
-"""What the rule announces: one event per accepted or cancelled request, once its transaction commits.
+"""What the rule announces, once its transaction commits: one event per request accepted or cancelled,
+per series extended, ended or rescheduled, per request whose sessions time off cancelled (EVENTS).
 
 The rule writes each event as a row of astegni_events in the transaction that did it, and wakes the
 listeners with an empty NOTIFY on astegni_sessions. `listen` reads the rows, never the notification:
@@ -23,20 +24,40 @@ from astegni.errors import NotConfigured
 
 CHANNEL = "astegni_sessions"
 
+# Each kind of event, and what its `sessions` (with first_starts_at and last_starts_at) counts.
+EVENTS = {
+    "accepted": "sessions made",  # note: the acceptance's (astegni.accept.NOTES), why not more
+    "cancelled": "sessions cancelled",
+    "extended": "sessions made",  # by the extension, up to the series' new horizon
+    "ended": "sessions cancelled",  # after the series' last date; note: the reason given
+    "rescheduled": "sessions scheduled from the date the new days and times apply",
+    "time_off": "sessions cancelled",  # inside the tutor's new or moved time off
+}
+
 
 @dataclass(frozen=True)
 class Notification:
-    """A request accepted (sessions created) or cancelled (sessions cancelled)."""
+    """A request accepted or cancelled, a series extended, ended or rescheduled, or sessions of a
+    request cancelled by the tutor's time off: `event` says which, `sessions` counts what EVENTS says."""
 
     id: int  # the event's place in astegni_events
-    event: str  # 'accepted' or 'cancelled'
+    event: str  # a key of EVENTS
     request_id: int
     tutor_id: int
     student_id: int | None
     sessions: int
     first_starts_at: dt.datetime | None
     last_starts_at: dt.datetime | None
-    note: str | None = None  # an acceptance's note (astegni.accept.NOTES): why not more sessions
+    # An acceptance's note (astegni.accept.NOTES): why not more sessions; an ending's reason.
+    note: str | None = None
+
+    @property
+    def explanation(self) -> str:
+        """The event in words, e.g. 'request 42 extended: 3 sessions made'."""
+        counted = EVENTS.get(self.event, "sessions")
+        what = counted.replace("sessions", "session", 1) if self.sessions == 1 else counted
+        text = f"request {self.request_id} {self.event.replace('_', ' ')}: {self.sessions} {what}"
+        return f"{text} ({self.note})" if self.note else text
 
     def as_json(self) -> str:
         """One line of JSON, instants in ISO 8601 with their offset."""

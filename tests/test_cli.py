@@ -21,10 +21,12 @@ from astegni import embedded
 from astegni.cli import app
 from astegni.demo import url_for_database
 from astegni.migrations import head
-from tests.support import MON_WED_FRI, Factory, assert_calendar_matches, downgrade, scalar
+from tests.support import MON_WED_FRI, Factory, assert_calendar_matches, downgrade, scalar, tutor_today
 
 COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"], ["accept"],
-            ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"]]
+            ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"], ["extend"],
+            ["end-series"], ["reschedule"], ["time-off", "add"], ["time-off", "remove"],
+            ["time-off", "list"]]
 
 
 def cli(*args, url=None, env=None, check=True):
@@ -274,6 +276,122 @@ def test_listen_prints_json_lines(conn, db_url, seeded):
     events = [json.loads(line) for line in stdout.splitlines()]
     assert [(e["event"], e["request_id"], e["student_id"], e["sessions"]) for e in events] == [
         ("accepted", request, student, 24), ("cancelled", request, student, 24)]
+
+
+def pull_back(conn, request, days=7):
+    """The series `days` short of its horizon (its marker back, its sessions after it deleted)."""
+    conn.execute("UPDATE series SET made_until = made_until - make_interval(days => %s)"
+                 " WHERE request_id = %s", (days, request))
+    return conn.execute(
+        "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
+        " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request,)).rowcount
+
+
+def test_extend_prints_what_it_made(conn, db_url, seeded):
+    _, _, _, request = seeded
+    astegni.accept(conn, request)
+    assert pull_back(conn, request, days=14) == 6
+    result = cli("extend", url=db_url)
+    assert result.stdout.strip() == "extended 1 series: 6 sessions made"
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s", request) == 24
+    assert scalar(conn, "SELECT (series_grown, sessions_made)::text FROM astegni_extensions") == "(1,6)"
+    assert cli("extend", url=db_url).stdout.strip() == "extended 0 series: 0 sessions made"
+
+
+def test_end_series_commits_and_refusals_are_one_line(conn, db_url, seeded):
+    _, _, _, request = seeded
+    assert_one_line_error(cli("end-series", str(request), "2099-01-01", url=db_url, check=False),
+                          "error AS014", "not a series")
+    astegni.accept(conn, request)
+    dates = [d for (d,) in conn.execute("SELECT session_date FROM sessions WHERE request_id = %s"
+                                        " ORDER BY 1", (request,)).fetchall()]
+    result = cli("end-series", str(request), str(dates[11]), "--reason", "Exams", url=db_url)
+    assert re.search(r"sessions cancelled\s*│\s*12", result.stdout)
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = 'cancelled'"
+                        " AND cancelled_reason = 'series_ended'", request) == 12
+    assert scalar(conn, "SELECT ended_reason FROM series WHERE request_id = %s", request) == "Exams"
+    assert_one_line_error(cli("end-series", str(request), str(dates[15]), url=db_url, check=False),
+                          "error AS015", "already ends on")
+    assert cli("end-series", str(request), "next week", url=db_url, check=False).returncode == 2
+
+
+def test_reschedule_preview_writes_nothing_and_the_change_commits(conn, db_url, seeded):
+    _, _, _, request = seeded
+    astegni.accept(conn, request)
+    start = tutor_today(conn, "Europe/Berlin") + dt.timedelta(days=14)
+    before = conn.execute("SELECT * FROM sessions ORDER BY id").fetchall()
+    args = ["reschedule", str(request), "--from", str(start), "--days", "Tue, Wed", "--start", "18:00",
+            "--end", "19:00"]
+    preview = cli(*args, "--preview", url=db_url).stdout
+    assert f"Series {request} if rescheduled from {start} (times in Europe/Berlin)" in preview
+    assert re.search(r"18:00 CES?T", preview)
+    counts = re.search(r"(\d+) keep, (\d+) move, (\d+) create, (\d+) cancel, (\d+) skip", preview)
+    assert counts is not None
+    assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
+    applied = cli(*args, url=db_url).stdout
+    assert f"Series {request} rescheduled from {start}" in applied
+    assert counts.group(0) in applied  # what the preview said
+    keep, move, create, cancel, _ = (int(n) for n in counts.groups())
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND session_date >= %s"
+                        " AND status = 'scheduled' AND start_time = '18:00'", request, start) == (
+        keep + move + create)
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s"
+                        " AND cancelled_reason = 'rescheduled'", request) == cancel
+    assert scalar(conn, "SELECT days::text FROM requested_sessions WHERE id = %s", request) == (
+        '["Tue", "Wed"]')
+    assert_one_line_error(cli("reschedule", str(request), "--from", str(start), "--days", "Mon,Funday",
+                              url=db_url, check=False), "error AS005", "Funday")
+    assert cli("reschedule", str(request), "--from", str(start), "--start", "7pm", url=db_url,
+               check=False).returncode == 2
+
+
+def test_time_off_add_list_remove(conn, db_url, seeded):
+    tutor, _, _, request = seeded
+    astegni.accept(conn, request)
+    first = tutor_today(conn, "Europe/Berlin") + dt.timedelta(days=1)
+    last = first + dt.timedelta(days=7)
+    added = cli("time-off", "add", str(tutor), str(first), str(last), "--reason", "Conference",
+                url=db_url).stdout
+    assert re.search(r"sessions cancelled\s*│\s*3", added)
+    assert re.search(rf"from\s*│\s*{first} 00:00 CES?T", added)
+    time_off = scalar(conn, "SELECT id FROM tutor_time_off WHERE tutor_id = %s", tutor)
+    assert f"Time off {time_off} of tutor {tutor}" in added
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE status = 'cancelled'"
+                        " AND cancelled_reason = 'time_off'") == 3
+    listed = cli("time-off", "list", str(tutor), url=db_url).stdout
+    assert "Conference" in listed and "1 time off" in listed
+    assert re.search(rf"│ {time_off}\s*│ {first} 00:00 CES?T\s*│ {last} 00:00 CES?T", listed)
+    removed = cli("time-off", "remove", str(time_off), url=db_url).stdout
+    assert f"Removed time off {time_off}" in removed
+    assert scalar(conn, "SELECT count(*) FROM tutor_time_off") == 0
+    assert cli("extend", url=db_url).stdout.strip() == "extended 1 series: 3 sessions made"
+    assert_one_line_error(cli("time-off", "remove", str(time_off), url=db_url, check=False),
+                          f"error: time off {time_off} does not exist")
+    assert_one_line_error(cli("time-off", "add", "99999", str(first), str(last), url=db_url, check=False),
+                          "error: tutor 99999 does not exist")
+    assert_one_line_error(cli("time-off", "add", str(tutor), str(last), str(first), url=db_url,
+                              check=False), "error AS016", "is empty")
+    assert_one_line_error(cli("time-off", "list", "99999", url=db_url, check=False),
+                          "error: tutor 99999 does not exist")
+
+
+def test_listen_prints_series_events(conn, db_url, seeded):
+    tutor, _, student, request = seeded
+    astegni.accept(conn, request)
+    pull_back(conn, request)
+    environment = {**os.environ, "DATABASE_URL": db_url}
+    with subprocess.Popen([sys.executable, "-m", "astegni.cli", "listen", "--count", "2"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=environment) as listener:
+        assert "Listening" in listener.stderr.readline()
+        astegni.extend(conn)
+        astegni.end_series(conn, request, dt.date(2000, 1, 1), "Moved away")
+        stdout, _ = listener.communicate(timeout=120)
+    assert listener.returncode == 0
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert [(e["event"], e["request_id"], e["tutor_id"], e["student_id"], e["sessions"], e["note"])
+            for e in events] == [("extended", request, tutor, student, 3, None),
+                                 ("ended", request, tutor, student, 24, "Moved away")]
 
 
 def demo_tables(stdout):

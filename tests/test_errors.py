@@ -27,14 +27,17 @@ from astegni.errors import (
     InconsistentSession,
     InvalidPackage,
     InvalidSchedule,
+    InvalidTimeOff,
     InvalidTimezone,
     InvalidTransition,
     MigrationError,
     NoStudent,
+    NotASeries,
     NotFound,
     RequestNotFound,
     RetryableConflict,
     ScheduleConflict,
+    SeriesEnded,
     SessionDateTaken,
     SettingsLocked,
     TooManySessions,
@@ -43,7 +46,7 @@ from astegni.errors import (
     translate,
 )
 from astegni.migrations import FUNCTIONS_DIR
-from tests.support import ROOT, Factory, next_year
+from tests.support import MON_WED_FRI, ROOT, Factory, next_year
 
 Conn = psycopg.Connection[Any]
 # A refused statement and the DETAIL facts it must report, made ready in a fresh database.
@@ -183,6 +186,27 @@ def request_id_changed(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"request_id": request, "field": "id", "value": str(request + 1000)})
 
 
+def pending_is_not_a_series(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending(**MON_WED_FRI)
+    return (f"SELECT astegni_end_series({request}, '2099-01-01', NULL)",
+            {"request_id": request, "status": "pending"})
+
+
+def series_ended_later(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending(**MON_WED_FRI)
+    conn.execute("UPDATE requested_sessions SET status = 'accepted' WHERE id = %s", (request,))
+    conn.execute("SELECT astegni_end_series(%s, '2099-01-01', NULL)", (request,))
+    return (f"SELECT astegni_end_series({request}, '2099-01-02', NULL)",
+            {"request_id": request, "field": "last_date", "value": "2099-01-02",
+             "last_date": "2099-01-01"})
+
+
+def empty_time_off(conn: Conn) -> tuple[str, dict[str, Any]]:
+    tutor = Factory(conn).tutor()
+    return (f"INSERT INTO tutor_time_off (tutor_id, during) VALUES ({tutor}, 'empty')",
+            {"tutor_id": tutor, "field": "during", "value": "empty"})
+
+
 CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS001", RequestNotFound, not_found),
     ("AS002", AlreadyResponded, accepted_twice),
@@ -200,6 +224,9 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS011", SessionDateTaken, session_onto_a_taken_date),
     ("AS012", InvalidPackage, another_tutors_package),
     ("AS013", ImmutableRequest, request_id_changed),
+    ("AS014", NotASeries, pending_is_not_a_series),
+    ("AS015", SeriesEnded, series_ended_later),
+    ("AS016", InvalidTimeOff, empty_time_off),
 ]
 IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
 

@@ -63,6 +63,37 @@ def test_course_calendar_holds_the_course_only(conn):
     assert ids(conn, others)  # the tutor's other course has sessions, left out
 
 
+def test_sessions_a_series_cancelled_or_moved_are_exported_as_such(conn):
+    """Sessions the series rule cancels (kept, with a cancelled_reason) are CANCELLED events under the
+    same UID; sessions it moves keep their UID at their new times."""
+    f = Factory(conn)
+    tutor = f.tutor("Europe/Berlin")
+    user, student = f.student()
+    request = f.request(tutor, user, schedule_type="recurring", days=["Monday", "Wednesday", "Friday"],
+                        start_time=dt.time(17), end_time=dt.time(18), message="Algebra")
+    astegni.accept(conn, request)
+    before = {str(e["UID"]): e.decoded("DTSTART") for e in Calendar.from_ical(
+        ical.calendar(ical.sessions(conn, student_id=student), name="x").to_ical()).walk("VEVENT")}
+    today = scalar(conn, "SELECT (now() AT TIME ZONE 'Europe/Berlin')::date")
+    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZoneInfo("Europe/Berlin"))
+    astegni.add_time_off(conn, tutor, starts, starts + dt.timedelta(days=7))
+    moved = [r for r in astegni.reschedule(conn, request, today + dt.timedelta(days=14), days=["Mon", "Wed"],
+                                           start_time=dt.time(18), end_time=dt.time(19))
+             if r.outcome == "move"]
+    astegni.end_series(conn, request, today + dt.timedelta(days=35))
+    data = ical.calendar(ical.sessions(conn, student_id=student), name="Student").to_ical()
+    assert_calendar_matches(conn, data, ids(conn, request))
+    reasons = dict(conn.execute("SELECT cancelled_reason, count(*) FROM sessions WHERE request_id = %s"
+                                " AND status = 'cancelled' GROUP BY 1", (request,)).fetchall())
+    assert reasons.keys() == {"time_off", "rescheduled", "series_ended"}
+    assert data.decode().count("STATUS:CANCELLED") == sum(reasons.values())
+    after = {str(e["UID"]): e.decoded("DTSTART") for e in Calendar.from_ical(data).walk("VEVENT")}
+    assert moved
+    for row in moved:
+        uid = f"session-{row.session_id}@astegni"
+        assert after[uid] == row.starts_at != before[uid]
+
+
 def test_uid_is_stable_across_exports(conn):
     student, *_ = seed(conn)
     first = ical.calendar(ical.sessions(conn, student_id=student), name="x").to_ical()

@@ -183,3 +183,62 @@ def test_a_named_listener_resumes_where_it_stopped(conn, db_url):
         assert [e.request_id for e in listen(second_run, name="mailer", timeout=1)] == requests[1:]
     assert scalar(conn, "SELECT last_event_id FROM astegni_event_cursors WHERE listener = 'mailer'") == \
         scalar(conn, "SELECT max(id) FROM astegni_events")
+
+
+def pull_back(conn, request_id, days=7):
+    """The series `days` short of its horizon (its marker back, its sessions after it deleted), so
+    that the extension has work."""
+    conn.execute("UPDATE series SET made_until = made_until - make_interval(days => %s)"
+                 " WHERE request_id = %s", (days, request_id))
+    return conn.execute(
+        "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
+        " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request_id,)).rowcount
+
+
+def test_an_extension_announces_the_sessions_it_made(conn, listener):
+    f = Factory(conn)
+    tutor = f.tutor("Europe/Berlin")
+    user, student = f.student()
+    grown, idle = (f.request(tutor, user, package_id=f.package(tutor), start_time=dt.time(hour),
+                             end_time=dt.time(hour, 45), **MON_WED_FRI) for hour in (9, 11))
+    for request in (grown, idle):
+        astegni.accept(conn, request)
+    made_before = {s for (s,) in conn.execute("SELECT id FROM sessions").fetchall()}
+    assert pull_back(conn, grown, days=14) == 6
+    events = listen(listener, stop_after=2)
+    run = astegni.extend(conn)
+    astegni.cancel(conn, idle)  # the sentinel: no event of the idle series came before it
+    extended, sentinel = events
+    assert (run.series_grown, run.sessions_made) == (1, 6)
+    made = conn.execute("SELECT count(*), min(starts_at), max(starts_at) FROM sessions"
+                        " WHERE request_id = %s AND id <> ALL(%s)", (grown, list(made_before))).fetchone()
+    assert without_id(extended) == Notification(id=0, event="extended", request_id=grown, tutor_id=tutor,
+                                                student_id=student, sessions=6, first_starts_at=made[1],
+                                                last_starts_at=made[2])
+    assert made[0] == 6
+    assert extended.explanation == f"request {grown} extended: 6 sessions made"
+    assert (sentinel.event, sentinel.request_id) == ("cancelled", idle)
+    assert json.loads(extended.as_json())["event"] == "extended"
+
+
+def test_series_changes_and_time_off_are_announced(conn, listener):
+    f = Factory(conn)
+    tutor = f.tutor("Europe/Berlin")
+    user, student = f.student()
+    request = f.request(tutor, user, start_time=dt.time(17), end_time=dt.time(18), **MON_WED_FRI)
+    astegni.accept(conn, request)
+    today = scalar(conn, "SELECT (now() AT TIME ZONE 'Europe/Berlin')::date")
+    events = listen(listener, stop_after=3)
+    rows = astegni.reschedule(conn, request, today + dt.timedelta(days=14), days=["Tue"])
+    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
+    time_off = astegni.add_time_off(conn, tutor, starts, starts + dt.timedelta(days=7), "Conference")
+    cancelled = astegni.end_series(conn, request, today + dt.timedelta(days=21), "Exams")
+    rescheduled, away, ended = events
+    assert (rescheduled.event, rescheduled.request_id, rescheduled.student_id) == (
+        "rescheduled", request, student)
+    assert rescheduled.sessions == sum(r.outcome in ("keep", "move", "create") for r in rows)
+    assert (away.event, away.sessions, away.note) == ("time_off", time_off.sessions_cancelled, None)
+    assert away.sessions == 3
+    assert (ended.event, ended.sessions, ended.note) == ("ended", cancelled, "Exams")
+    assert ended.explanation == f"request {request} ended: {cancelled} sessions cancelled (Exams)"
+    assert away.explanation == f"request {request} time off: 3 sessions cancelled"

@@ -357,7 +357,8 @@ def test_time_off_cancels_skips_and_comes_back_when_removed(conn):
 
 def test_time_off_must_be_bounded(conn):
     tutor = Factory(conn).tutor()
-    for during in ("tstzrange(now(), NULL)", "tstzrange(NULL, now())", "'empty'::tstzrange"):
+    for during in ("tstzrange(now(), NULL)", "tstzrange(NULL, now())", "'empty'::tstzrange",
+                   "tstzrange(now(), 'infinity')", "tstzrange('-infinity', now())"):
         error = refused(conn, f"INSERT INTO tutor_time_off (tutor_id, during) VALUES (%s, {during})", tutor)
         assert isinstance(error, InvalidTimeOff) and error.field == "during"
 

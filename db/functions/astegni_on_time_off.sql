@@ -4,7 +4,7 @@
 -- off covers it), with one 'time_off' event per affected request. Under the tutor's lock, as
 -- everything that books the tutor's time. SECURITY DEFINER: the app may record time off without
 -- rights on sessions.
--- Raises AS016 (a time off that is empty or unbounded).
+-- Raises AS016 (a time off that is empty or unbounded: no bound, or an infinite one).
 CREATE OR REPLACE FUNCTION public.astegni_on_time_off()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -13,7 +13,8 @@ SET search_path = pg_catalog, public, pg_temp
 SET TimeZone = 'UTC'
 AS $$
 BEGIN
-    IF isempty(NEW.during) OR lower_inf(NEW.during) OR upper_inf(NEW.during) THEN
+    IF isempty(NEW.during) OR NOT isfinite(lower(NEW.during)) OR NOT isfinite(upper(NEW.during))
+       OR lower_inf(NEW.during) OR upper_inf(NEW.during) THEN
         PERFORM public.astegni_raise('AS016',
             format('time off %s of tutor %s is %s', NEW.id, NEW.tutor_id,
                    CASE WHEN isempty(NEW.during) THEN 'empty' ELSE 'unbounded' END),

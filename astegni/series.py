@@ -1,0 +1,134 @@
+"""Series: extend them to their horizon, end them, reschedule them from a date on; tutors' time off.
+
+The rule is in PostgreSQL (docs/series.md): nothing here computes a date or writes a session. Each call
+runs the SQL function (or the INSERT/DELETE whose trigger applies the rule) and reads back what it
+did; none commits: the caller owns the transaction, as with `astegni.accept`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from astegni import queries
+from astegni.connection import Conn, Row, fetch
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One run of the extension, as astegni_extensions logged it."""
+
+    id: int
+    at: dt.datetime  # the moment the series were brought to their horizon (the transaction's now())
+    series_grown: int
+    sessions_made: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> Extension:
+        return cls(**row)
+
+    @property
+    def explanation(self) -> str:
+        """e.g. 'extended 3 series: 9 sessions made'."""
+        made = f"{self.sessions_made} session{'' if self.sessions_made == 1 else 's'} made"
+        return f"extended {self.series_grown} series: {made}"
+
+
+@dataclass(frozen=True)
+class RescheduleRow:
+    """One date of a reschedule's plan (astegni_reschedule_plan)."""
+
+    session_id: int | None  # the session the date keeps, moves or cancels; None for 'create', 'skip'
+    session_date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    duration: int
+    outcome: str  # 'keep', 'move', 'create', 'cancel', 'skip' (or 'refuse' in a preview)
+    reason: str | None  # 'rescheduled' (a dropped date), 'past', 'dst_gap', 'time_off' or 'conflict'
+    clash_session_id: int | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> RescheduleRow:
+        return cls(**row)
+
+
+@dataclass(frozen=True)
+class TimeOff:
+    """A tutor's time off, from starts_at to ends_at (excluded)."""
+
+    id: int
+    tutor_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str | None
+    created_at: dt.datetime
+    # The tutor's sessions that recording it cancelled (None when read back from the table).
+    sessions_cancelled: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Row, sessions_cancelled: int | None = None) -> TimeOff:
+        return cls(**row, sessions_cancelled=sessions_cancelled)
+
+
+def extend(conn: Conn) -> Extension:
+    """Brings every live series to its horizon now (astegni_extend_series) and reports the run."""
+    [run] = fetch(conn, queries.EXTEND, {})
+    [row] = fetch(conn, queries.EXTENSION_AT, {"at": run["at"]})
+    return Extension.from_row(row)
+
+
+def end_series(conn: Conn, request_id: int, last_date: dt.date, reason: str | None = None) -> int:
+    """Ends a series after last_date; the number of its sessions cancelled (those after it, not started)."""
+    [row] = fetch(conn, queries.END_SERIES,
+                  {"request_id": request_id, "last_date": last_date, "reason": reason})
+    return int(row["sessions_cancelled"])
+
+
+def reschedule(conn: Conn, request_id: int, from_date: dt.date, *, days: Sequence[str] | None = None,
+               start_time: dt.time | None = None, end_time: dt.time | None = None) -> list[RescheduleRow]:
+    """Changes a series' days and times from from_date on ("this and all following"); None keeps the
+    current days or time. Returns the plan it applied, one row per date."""
+    rows = fetch(conn, queries.RESCHEDULE, _pattern(request_id, from_date, days, start_time, end_time))
+    return [RescheduleRow.from_row(row) for row in rows]
+
+
+def preview_reschedule(conn: Conn, request_id: int, from_date: dt.date, *,
+                       days: Sequence[str] | None = None, start_time: dt.time | None = None,
+                       end_time: dt.time | None = None) -> list[RescheduleRow]:
+    """What `reschedule` with the same arguments would do, row by row; writes nothing."""
+    rows = fetch(conn, queries.PREVIEW_RESCHEDULE,
+                 _pattern(request_id, from_date, days, start_time, end_time))
+    return [RescheduleRow.from_row(row) for row in rows]
+
+
+def _pattern(request_id: int, from_date: dt.date, days: Sequence[str] | None, start_time: dt.time | None,
+             end_time: dt.time | None) -> dict[str, Any]:
+    # A str is a sequence of letters: sent as given (a JSON string), for the rule to refuse (AS005 days).
+    encoded = None if days is None else json.dumps(days if isinstance(days, str) else list(days))
+    return {"request_id": request_id, "from_date": from_date, "days": encoded,
+            "start_time": start_time, "end_time": end_time}
+
+
+def add_time_off(conn: Conn, tutor_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
+                 reason: str | None = None) -> TimeOff:
+    """Records a tutor's time off from starts_at to ends_at: the rule cancels the tutor's sessions
+    inside it that have not started (counted in `sessions_cancelled`)."""
+    [row] = fetch(conn, queries.ADD_TIME_OFF,
+                  {"tutor_id": tutor_id, "starts_at": starts_at, "ends_at": ends_at, "reason": reason})
+    [cancelled] = fetch(conn, queries.TIME_OFF_CANCELLED, {
+        key: row[key] for key in ("tutor_id", "starts_at", "ends_at", "created_at")})
+    return TimeOff.from_row(row, int(cancelled["sessions_cancelled"]))
+
+
+def remove_time_off(conn: Conn, time_off_id: int) -> bool:
+    """Removes a time off (the next extension makes again the sessions it held back); False when there
+    was no such time off."""
+    return bool(fetch(conn, queries.REMOVE_TIME_OFF, {"time_off_id": time_off_id}))
+
+
+def list_time_off(conn: Conn, tutor_id: int) -> list[TimeOff]:
+    """A tutor's time off, in time order."""
+    return [TimeOff.from_row(row) for row in fetch(conn, queries.TIME_OFF, {"tutor_id": tutor_id})]
