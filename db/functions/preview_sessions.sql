@@ -1,6 +1,6 @@
 -- What accepting a pending request now would do, one row per occurrence; writes nothing.
--- outcome 'create', 'skip' (reason past, dst_gap, time_off or conflict) or 'refuse' (a clash that would refuse a
--- conflict_policy 'fail' request), from the same plan acceptance uses.
+-- outcome 'create', 'skip' (reason past, dst_gap, time_off or conflict) or 'refuse' (a clash that would
+-- refuse a conflict_policy 'fail' request), from the same plan acceptance uses.
 -- Raises AS001, AS002 (not pending), AS004, AS005, AS006, AS012, like acceptance.
 CREATE OR REPLACE FUNCTION public.preview_sessions(p_request_id integer)
 RETURNS TABLE (session_date date, starts_at timestamptz, ends_at timestamptz, duration integer,
@@ -38,7 +38,8 @@ BEGIN
     RETURN QUERY
     WITH o AS MATERIALIZED (
         SELECT x.*
-        FROM (SELECT public.astegni_schedule_of(r) AS schedule, (now() AT TIME ZONE v_zone)::date AS today) AS s
+        FROM (SELECT public.astegni_schedule_of(r) AS schedule,
+                     (now() AT TIME ZONE v_zone)::date AS today) AS s
         LEFT JOIN LATERAL public.astegni_series_window(s.schedule, s.today) AS w ON true
         CROSS JOIN LATERAL public.astegni_occurrences(
             s.schedule, v_zone, now(), now() AT TIME ZONE v_zone,

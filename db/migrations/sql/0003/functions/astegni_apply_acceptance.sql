@@ -78,8 +78,8 @@ BEGIN
         RETURNING c.id, c.tutor_id, c.package_id
     ),
     -- Each request with its course and the number of its shape: requests with the same schedule in the
-    -- same zone have the same occurrences (the window and the horizon follow from the two). Fenced (MATERIALIZED) so that the joins below stay hash
-    -- joins: the generic plan guesses 10 requests.
+    -- same zone have the same occurrences (the window and the horizon follow from the two). Fenced
+    -- (MATERIALIZED) so that the joins below stay hash joins: the generic plan guesses 10 requests.
     booked AS MATERIALIZED (
         SELECT req.*, course.id AS course_id,
                dense_rank() OVER (ORDER BY req.schedule, req.timezone) AS shape_id
