@@ -2,11 +2,13 @@
 
 Hypothesis generates requests (odd weekday spellings, duplicate, past and impossible dates, times
 across midnight and inside DST changes, month and year windows, stale year windows, missing lists and
-times, one defect at a time) for tutors in zones with and without DST; each is accepted in a
-transaction that is rolled back afterwards, by a client in a TimeZone of its own, and the database
-must either make exactly the reference's sessions and skipped occurrences, record the reference's
-note and stamp the app's naive columns with UTC wall-clock time, or refuse with the reference's error
-and field, leaving nothing behind.
+times, one defect at a time) for tutors in zones with and without DST, under a weeks horizon of 8 weeks
+or another (a long one reaches the DST nights of next year, and the session limit); each is accepted
+in a transaction that is rolled back afterwards, by a client in a TimeZone of its own, and the
+database must either make exactly the reference's sessions and skipped occurrences (a recurring
+request: its first stretch, up to the horizon), record the reference's note and stamp the app's naive
+columns with UTC wall-clock time, or refuse with the reference's error and field, leaving nothing
+behind. What a series does after its acceptance is tests/test_series_properties.py's.
 
 The moment of acceptance is the transaction's now(): it is read first, in the same transaction, and
 the request's dates are drawn relative to it. Fixed moments (DST nights, month and year ends) are
@@ -51,6 +53,10 @@ settings.register_profile("fast-instants", _BASE, max_examples=150)
 settings.register_profile("thorough-instants", _BASE, max_examples=2_000)
 PROFILES = [pytest.param("fast", id="fast"),
             pytest.param("thorough", id="thorough", marks=pytest.mark.thorough)]
+
+# The weeks horizon (schedule_settings.weeks_horizon): mostly the default; 52 weeks of every weekday
+# passes the session limit (200).
+WEEKS = (8, 8, 8, 8, 8, 8, 1, 3, 20, 52)
 
 # Wall-clock times where DST changes happen in the zones above (01:00-03:00), midnight and noon.
 TIMES = [dt.time(h, m) for h, m in ((0, 0), (0, 30), (1, 0), (1, 30), (1, 45), (2, 0), (2, 15),
@@ -121,10 +127,13 @@ def check_against_reference(conn: psycopg.Connection[Any], data: st.DataObject) 
         # another zone (PEP 495), so every instant is compared in UTC.
         now: dt.datetime = scalar(conn, "SELECT now()").astimezone(dt.UTC)
         zone = data.draw(st.sampled_from(ZONES), label="zone")
+        weeks = data.draw(st.sampled_from(WEEKS), label="weeks")
+        if weeks != 8:
+            conn.execute("UPDATE schedule_settings SET weeks_horizon = %s", (weeks,))
         request = data.draw(requests(zone, now), label="request")
         message = data.draw(messages(), label="message")
         method = data.draw(st.sampled_from(["accept", "update"]), label="method")
-        want = expected(request, zone, now)
+        want = expected(request, zone, now, weeks=weeks)
         request_id = Factory(conn).request(
             tutors[zone], student_user, schedule_type=request.schedule_type,
             days=_jsonb(request.days), specific_dates=_jsonb(request.specific_dates),
@@ -473,16 +482,30 @@ def test_instant_on_dst_nights(zone: str, local: str, utc: str) -> None:
     assert instant(moment.date(), moment.time(), ZoneInfo(zone)) == _utc(utc)
 
 
-def test_reference_recurring_across_spring_forward_skips_the_gap_and_keeps_the_count() -> None:
+def test_reference_recurring_across_spring_forward_skips_the_gap_within_the_horizon() -> None:
     now = _at("Europe/Berlin", "2027-03-27 23:30")
     plan = expected(Request("recurring", days=["sun"], start_time=dt.time(2, 30),
                             end_time=dt.time(3, 15)), "Europe/Berlin", now)
     assert isinstance(plan, Plan)
     assert [s.reason for s in plan.skipped] == ["dst_gap"]
     assert plan.skipped[0].occurrence.session_date == dt.date(2027, 3, 28)
-    assert len(plan.sessions) == 8
+    # the wall clock's 8 weeks hold 8 Sundays, the gap's one of them
+    assert len(plan.sessions) == 7
     assert plan.sessions[0].session_date == dt.date(2027, 4, 4)
     assert plan.sessions[0].starts_at == _utc("2027-04-04 00:30")  # 02:30 CEST
+    assert plan.sessions[-1].session_date == dt.date(2027, 5, 16)
+
+
+def test_reference_horizon_is_wall_clock_inclusive() -> None:
+    # Accepted on a Monday at 10:00 sharp in New York, across spring forward (14 March 2027): that
+    # Monday's slot is not after now; the horizon is Monday 3 May 10:00 EDT, 8 weeks of wall clock
+    # (55 days 23 hours of instants), and its slot is made.
+    now = _at("America/New_York", "2027-03-08 10:00")
+    plan = expected(Request("recurring", days=["mon"]), "America/New_York", now)
+    assert isinstance(plan, Plan)
+    assert [o.session_date for o in plan.sessions] == [
+        dt.date(2027, 3, 8) + dt.timedelta(weeks=k) for k in range(1, 9)]
+    assert plan.sessions[-1].starts_at - now == dt.timedelta(days=55, hours=23)
 
 
 def test_reference_mon_wed_fri_gives_24_after_now() -> None:
@@ -542,12 +565,24 @@ def test_reference_specific_dates_past_duplicates_and_overnight() -> None:
     (Request("recurring", days=["mon"], months=["sept"]), "months", "InvalidSchedule"),
     (Request("recurring", days=["mon"], year_range=[2028, 2027]), "year_range", "InvalidSchedule"),
     (Request("specific", specific_dates=["2027-02-30"]), "specific_dates", "InvalidSchedule"),
-    (Request("recurring", days=list(WEEKDAYS), year_range=2028), "year_range", "TooManySessions"),
-    (Request("recurring", days=["mon", "tue", "wed", "thu"], months=list(MONTHS)), "months",
-     "TooManySessions"),
 ])
 def test_reference_refusals(request_: Request, field: str, error: str) -> None:
     assert expected(request_, "Europe/Berlin", _utc("2027-01-01 00:00")) == Refusal(error, field)
+
+
+@pytest.mark.parametrize(("request_", "weeks", "field"), [
+    (Request("recurring", days=list(WEEKDAYS), year_range=2027), 52, "year_range"),
+    (Request("recurring", days=["mon", "tue", "wed", "thu"], months=list(MONTHS)), 52, "months"),
+    (Request("recurring", days=list(WEEKDAYS)), 29, "days"),  # 203 sessions
+    (Request("recurring", days=list(WEEKDAYS), year_range=[2025]), 29, "days"),  # stale: no window
+])
+def test_reference_too_many_sessions_within_the_horizon(request_: Request, weeks: int,
+                                                         field: str) -> None:
+    now = _utc("2027-01-01 00:00")
+    assert expected(request_, "Europe/Berlin", now, weeks=weeks) == Refusal("TooManySessions", field)
+    # the default horizon bounds every window: a whole year of weekdays is no longer refused
+    plan = expected(request_, "Europe/Berlin", now)
+    assert isinstance(plan, Plan) and len(plan.sessions) == 8 * len(request_.days)
 
 
 @pytest.mark.parametrize(("request_", "note"), [
@@ -581,12 +616,10 @@ def test_reference_stale_year_window_takes_the_weeks_horizon_months_ignored() ->
         assert len(stale.sessions) == 16
         assert stale.sessions[0].session_date == dt.date(2027, 1, 7)
         assert {o.session_date.month for o in stale.sessions} == {1, 2, 3}
-    # a window reaching this year still holds: June's Mondays and Thursdays of 2027 only
+    # a window reaching this year still holds, its June beyond the horizon of January: nothing yet
     current = expected(Request("recurring", days=["mon", "thu"], months=["jun"],
                                year_range=[2026, 2027]), "Africa/Addis_Ababa", now)
-    assert isinstance(current, Plan) and current.note is None
-    assert {(o.session_date.year, o.session_date.month) for o in current.sessions} == {(2027, 6)}
-    assert len(current.sessions) == 8  # June 2027: Thursdays 3-24, Mondays 7-28
+    assert current == Plan((), (), "none_ahead")
 
 
 def test_reference_stale_window_is_judged_in_the_tutors_zone() -> None:

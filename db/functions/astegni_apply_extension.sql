@@ -33,36 +33,60 @@ BEGIN
             SELECT public.astegni_horizon(p_at, t.timezone, s.window_start, v_weeks) AS horizon) AS h
         WHERE r.id = ANY (p_ids) AND r.status = 'accepted'
     ),
-    -- The series to grow, each with the number of its shape: the same schedule, zone and range make
-    -- the same occurrences (a bulk acceptance leaves its series all alike).
+    -- The series to grow, split by the patterns they have had (series_patterns, once rescheduled: the
+    -- newest applying from its date on), each part with the number of its shape: the same schedule,
+    -- zone and range make the same occurrences (a bulk acceptance leaves its series all alike).
     growing AS MATERIALIZED (
-        SELECT req.*,
-               dense_rank() OVER (ORDER BY req.schedule, req.timezone, req.made_until, req.horizon,
+        SELECT req.id, req.timezone, part.schedule, part.after, part.until, req.window_start,
+               req.last_day,
+               dense_rank() OVER (ORDER BY part.schedule, req.timezone, part.after, part.until,
                                            req.window_start, req.last_day) AS shape_id,
+               -- A session already on a date of the stretch (moved there by hand, or kept by a
+               -- reschedule) keeps the date: looked up per occurrence only where one exists.
                EXISTS (SELECT FROM public.sessions AS x
-                       WHERE x.request_id = req.id AND x.session_date > req.made_until::date) AS moved_ahead
+                       WHERE x.request_id = req.id AND x.session_date >= req.made_until::date) AS taken
         FROM req
+        CROSS JOIN LATERAL (
+            SELECT req.schedule, req.made_until AS after, req.horizon AS until
+            WHERE NOT EXISTS (SELECT FROM public.series_patterns AS p WHERE p.request_id = req.id)
+            UNION ALL
+            -- From its first day (midnight, on the wall clock) to the day before a newer one applies.
+            SELECT ROW((req.schedule).schedule_type, p.days, (req.schedule).specific_dates,
+                       (req.schedule).months, (req.schedule).year_range, p.start_time,
+                       p.end_time)::public.astegni_schedule,
+                   greatest(req.made_until, p.valid_from - interval '1 microsecond'),
+                   least(req.horizon, p.until - interval '1 microsecond')
+            FROM (SELECT q.*, min(q.valid_from) OVER (ORDER BY q.id DESC ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                              AND 1 PRECEDING) AS until
+                  FROM public.series_patterns AS q WHERE q.request_id = req.id) AS p
+            WHERE p.until IS NULL OR p.until > p.valid_from
+        ) AS part
         WHERE req.growing AND req.horizon > req.made_until
           AND (req.last_day IS NULL OR req.made_until < req.last_day + 1)
+          AND part.until > part.after
     ),
     occurrence AS MATERIALIZED (
         SELECT shape.shape_id, o.*
         FROM (SELECT DISTINCT ON (g.shape_id) g.* FROM growing AS g) AS shape
-        CROSS JOIN LATERAL public.astegni_occurrences(shape.schedule, shape.timezone, p_at, shape.made_until,
-                                                      shape.horizon, shape.window_start, shape.last_day) AS o
+        CROSS JOIN LATERAL public.astegni_occurrences(shape.schedule, shape.timezone, p_at, shape.after,
+                                                      shape.until, shape.window_start, shape.last_day) AS o
     ),
     candidate AS (
         SELECT g.id, o.session_date, o.starts_at, o.ends_at, o.duration, o.skip_reason,
-               NULL::integer AS session_id, NULL::integer AS skip_id
+               (g.schedule).start_time, (g.schedule).end_time, NULL::integer AS session_id,
+               NULL::integer AS skip_id
         FROM growing AS g
         JOIN occurrence AS o ON o.shape_id = g.shape_id
-        WHERE NOT g.moved_ahead
+        WHERE NOT g.taken
            OR NOT EXISTS (SELECT FROM public.sessions AS x
                           WHERE x.request_id = g.id AND x.session_date = o.session_date)
         UNION ALL
-        -- Held back by time off that is gone: the session it cancelled, if any, comes back.
+        -- Held back by time off that is gone, at the times it had: the session it cancelled, if any,
+        -- comes back.
         SELECT k.request_id, k.session_date, k.starts_at, k.ends_at,
-               (extract(epoch FROM k.ends_at - k.starts_at) / 60)::integer, NULL, x.id, k.id
+               (extract(epoch FROM k.ends_at - k.starts_at) / 60)::integer, NULL,
+               (k.starts_at AT TIME ZONE req.timezone)::time, (k.ends_at AT TIME ZONE req.timezone)::time,
+               x.id, k.id
         FROM req
         JOIN public.skipped_occurrences AS k ON k.request_id = req.id
         LEFT JOIN public.sessions AS x ON x.request_id = k.request_id AND x.session_date = k.session_date
@@ -72,8 +96,7 @@ BEGIN
           AND (x.id IS NULL OR x.status = 'cancelled' AND x.cancelled_reason = 'time_off')
     ),
     plan AS MATERIALIZED (
-        SELECT c.*, req.tutor_id, req.course_id, req.topics, (req.schedule).start_time,
-               (req.schedule).end_time, j.outcome, j.reason, j.clash_session_id
+        SELECT c.*, req.tutor_id, req.course_id, req.topics, j.outcome, j.reason, j.clash_session_id
         FROM candidate AS c
         JOIN req ON req.id = c.id
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
@@ -114,9 +137,9 @@ BEGIN
     ),
     advanced AS (
         UPDATE public.series AS s
-        SET made_until = g.horizon
-        FROM growing AS g
-        WHERE s.request_id = g.id
+        SET made_until = req.horizon
+        FROM req
+        WHERE s.request_id = req.id AND req.id IN (SELECT g.id FROM growing AS g)
     ),
     grown AS MATERIALIZED (
         SELECT plan.id, plan.tutor_id, count(*) AS sessions, min(plan.starts_at) AS first_starts_at,

@@ -11,6 +11,8 @@ AS $$
 DECLARE
     v_field text := CASE
         WHEN lower(btrim(r.schedule_type)) <> 'recurring' THEN 'specific_dates'
+        -- A window whose years have passed is ignored: the weekdays alone make the count.
+        WHEN public.astegni_window_passed(r.year_range, (now() AT TIME ZONE p_zone)::date) THEN 'days'
         WHEN jsonb_typeof(r.year_range) IN ('number', 'string')
           OR jsonb_array_length(CASE WHEN jsonb_typeof(r.year_range) = 'array' THEN r.year_range END) > 0
         THEN 'year_range'
