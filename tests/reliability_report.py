@@ -26,8 +26,8 @@ from pathlib import Path
 
 LOG_ENV = "ASTEGNI_RELIABILITY_LOG"
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["tests/test_properties.py", "tests/test_concurrency.py", "tests/test_faults.py",
-          "tests/test_hostile.py", "tests/test_adversary.py"]
+SUITES = ["tests/test_properties.py", "tests/test_series_properties.py", "tests/test_concurrency.py",
+          "tests/test_faults.py", "tests/test_hostile.py", "tests/test_adversary.py"]
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 
 
@@ -59,6 +59,8 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
     outcomes = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("property_outcome:")}
     skips = {k.split(":", 1)[1]: v for k, v in f.items()
              if k.startswith("property_skips_compared:")}
+    steps = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("series_step:")}
+    replanned = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("series_reschedule:")}
     verdict = ("Every check passed: no session was lost or doubled, no request was left half-accepted, "
                "no hostile input was executed, and the database agreed with the reference model on "
                "every example." if passed else
@@ -75,6 +77,17 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| {f['property_sessions_compared']:,} |",
         *(f"| skipped occurrences compared, reason `{reason}` | {n:,} |"
           for reason, n in sorted(skips.items())),
+        f"| series examples: a weekly request accepted, then steps over simulated weeks, the database "
+        f"compared with the reference model after each | {f['series_examples']:,} |",
+        *(f"| &nbsp;&nbsp;steps: {kind} | {n:,} |" for kind, n in sorted(steps.items())),
+        f"| &nbsp;&nbsp;extensions run (each at a later moment, some twice: the second made nothing) "
+        f"| {f['series_extensions']:,} |",
+        f"| &nbsp;&nbsp;occurrences held back by time off and made again once it was removed "
+        f"| {f['series_restored']:,} |",
+        *(f"| &nbsp;&nbsp;reschedule plan rows `{outcome}` | {n:,} |"
+          for outcome, n in sorted(replanned.items())),
+        f"| &nbsp;&nbsp;series sessions and skipped occurrences compared after the steps "
+        f"| {f['series_sessions_compared']:,} and {f['series_skips_compared']:,} |",
         f"| wall-clock readings compared with PostgreSQL's `AT TIME ZONE` (DST nights included) "
         f"| {f['instant_examples']:,} |",
         f"| concurrent clients accepting the same requests | {f['concurrency_clients:same_requests']} |",
@@ -132,6 +145,11 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "naive timestamp columns with UTC wall-clock time, or refuse with the same error and field "
         "and leave nothing behind. Fixed moments (DST nights, month and year ends, stale windows) "
         "are unit tests of the reference.",
+        "- `tests/test_series_properties.py`: a recurring request becomes a series; after it is "
+        "accepted, Hypothesis runs a sequence of steps over simulated weeks (extensions at later "
+        "moments, time off added, moved and removed, a reschedule, an end) and after each one the "
+        "series' sessions, skipped occurrences and marker must be those of the reference's `Series`: "
+        "every occurrence up to the horizon exactly once, nothing beyond it.",
         "- `tests/test_concurrency.py`: 16 autocommit connections race; no deadlock or "
         "serialization error escapes the Python layer.",
         "- `tests/test_faults.py`: faults are injected once the acceptance is observed writing "
