@@ -1,5 +1,6 @@
-"""The seven figures of issue 4. Each builds its own databases from a seeded template, interleaves
-the subject with its floor round by round (the machine is shared and noisy) and keeps medians."""
+"""The seven figures of issue 4 and the extension of revision 0003's series (8). Each builds its own
+databases from a seeded template, interleaves the subject with its floor round by round (the machine
+is shared and noisy) and keeps medians."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Sizes:
     accepts: int  # figures 3 and 7: single accepts measured per side
     concurrent: int  # figure 6: accepts per concurrency phase
     rounds: int  # interleaved repetitions of the bulk figures
+    series: int  # figure 8: live series extended by a week
 
 
 @dataclass
@@ -78,15 +80,132 @@ def floor_database(server: Server, template: str) -> tuple[str, Conn]:
 
 WARM = """SELECT (SELECT count(*) FROM requested_sessions), (SELECT count(*) FROM tutor_profiles),
                  (SELECT count(*) FROM tutor_packages), (SELECT count(*) FROM student_profiles)"""
-MADE = """SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM enrolled_students),
-                 (SELECT count(*) FROM enrolled_courses)"""
+
+# What an acceptance wrote for the requests of {where}, table by table: the number of rows and a digest
+# of their sorted text. Rule and floor accept at different moments, so that a recurring request's
+# dates may differ by the slot that passed in between: its sessions are digested by weekday, each
+# checked to lie in its first stretch (wall-clock start after the acceptance, at or before the
+# series' marker), and the marker checked to be the horizon of the acceptance's moment. A session's
+# course is named by its package (the single-accept floor makes every course beforehand, in another
+# order). Every other column is compared as it is (ids and the tables' creation timestamps aside).
+ACCEPTED = """
+WITH req AS MATERIALIZED (
+    SELECT r.id, r.schedule_type = 'recurring' AS recurring, t.timezone, a.accepted_at
+    FROM requested_sessions AS r
+    JOIN tutor_profiles AS t ON t.id = r.tutor_id
+    LEFT JOIN acceptances AS a ON a.request_id = r.id
+    WHERE {where}
+),
+made AS MATERIALIZED (
+    SELECT x.*, req.recurring, req.timezone, req.accepted_at, se.made_until, c.package_id
+    FROM sessions AS x
+    JOIN req ON req.id = x.request_id
+    JOIN enrolled_courses AS c ON c.id = x.enrolled_courses_id
+    LEFT JOIN series AS se ON se.request_id = x.request_id
+),
+per AS (
+    SELECT request_id, count(*) AS sessions, min(starts_at) AS first, max(starts_at) AS last
+    FROM made GROUP BY request_id
+),
+lines (kind, line) AS (
+    SELECT 'sessions', ROW(m.request_id, m.tutor_id, m.package_id, m.start_time, m.end_time,
+                           m.duration, m.topics::text, m.status, m.cancelled_reason,
+                           CASE WHEN m.recurring THEN 'isodow ' || extract(isodow FROM m.session_date)
+                                ELSE m.session_date::text END,
+                           m.starts_at = (m.session_date + m.start_time) AT TIME ZONE m.timezone,
+                           m.ends_at = (m.session_date + m.end_time) AT TIME ZONE m.timezone,
+                           NOT m.recurring
+                           OR m.session_date + m.start_time > m.accepted_at AT TIME ZONE m.timezone
+                              AND m.session_date + m.start_time <= m.made_until)::text
+    FROM made AS m
+    UNION ALL
+    SELECT 'series', ROW(se.request_id, se.tutor_id, se.window_start, se.window_end, se.last_date,
+                         se.ended_reason, se.closed_at,
+                         se.made_until = astegni_horizon(req.accepted_at, req.timezone, se.window_start,
+                                                         (SELECT weeks_horizon FROM schedule_settings)))::text
+    FROM series AS se JOIN req ON req.id = se.request_id
+    UNION ALL
+    SELECT 'skipped', ROW(k.request_id, k.reason, k.clash_session_id IS NULL,
+                          CASE WHEN req.recurring THEN 'isodow ' || extract(isodow FROM k.session_date)
+                               ELSE k.session_date::text END)::text
+    FROM skipped_occurrences AS k JOIN req ON req.id = k.request_id
+    UNION ALL
+    SELECT 'acceptances', ROW(a.request_id, a.sessions_created, a.students_enrolled, a.note,
+                              a.sessions_created = coalesce(per.sessions, 0))::text
+    FROM acceptances AS a
+    JOIN req ON req.id = a.request_id
+    LEFT JOIN per ON per.request_id = a.request_id
+    UNION ALL
+    SELECT 'events', ROW(e.event, e.request_id, e.tutor_id, e.student_id, e.sessions, e.note,
+                         e.first_starts_at IS NOT DISTINCT FROM per.first,
+                         e.last_starts_at IS NOT DISTINCT FROM per.last)::text
+    FROM astegni_events AS e
+    JOIN req ON req.id = e.request_id
+    LEFT JOIN per ON per.request_id = e.request_id
+    UNION ALL
+    SELECT 'enrolled_students', ROW(tutor_id, student_id, package_id, agreed_price)::text
+    FROM enrolled_students WHERE {enrolments}
+    UNION ALL
+    SELECT 'enrolled_courses', ROW(tutor_id, package_id, ARRAY(SELECT unnest(students_id) ORDER BY 1),
+                                   course_id)::text
+    FROM enrolled_courses WHERE {enrolments}
+)
+SELECT kind, count(*), md5(string_agg(line, ',' ORDER BY line)) FROM lines GROUP BY kind ORDER BY kind
+"""
+
+# What an extension at a chosen moment wrote, exactly (ids and creation timestamps aside): both sides
+# extend to the same moment, so that every date and instant must match.
+EXTENDED = """
+WITH lines (kind, line) AS (
+    SELECT 'sessions', ROW(request_id, tutor_id, enrolled_courses_id, session_date, start_time, end_time,
+                           duration, topics::text, status, cancelled_reason, starts_at, ends_at)::text
+    FROM sessions
+    UNION ALL
+    SELECT 'series', ROW(request_id, tutor_id, window_start, window_end, made_until, last_date,
+                         ended_reason, closed_at)::text
+    FROM series
+    UNION ALL
+    SELECT 'skipped', ROW(request_id, session_date, starts_at, ends_at, reason, clash_session_id)::text
+    FROM skipped_occurrences
+    UNION ALL
+    SELECT 'events', ROW(event, request_id, tutor_id, student_id, sessions, first_starts_at,
+                         last_starts_at, note)::text
+    FROM astegni_events
+    UNION ALL
+    SELECT 'extensions', ROW(at, series_grown, sessions_made)::text FROM astegni_extensions
+)
+SELECT kind, count(*), md5(string_agg(line, ',' ORDER BY line)) FROM lines GROUP BY kind ORDER BY kind
+"""
+
+Digest = tuple[tuple[object, ...], ...]
+
+
+def digest(conn: Conn, query: str) -> Digest:
+    """The rows a side wrote, as (table, rows, md5) triples; instants are rendered in UTC."""
+    conn.execute("SET TimeZone = 'UTC'")
+    return tuple(conn.execute(query).fetchall())
+
+
+def rows_of(made: Digest, kind: str) -> int:
+    counts = {row[0]: row[1] for row in made}
+    count = counts.get(kind, 0)
+    assert isinstance(count, int)
+    return count
+
+
+def same_rows(made: dict[str, set[Digest]]) -> Digest:
+    """The one digest every run of both sides produced; fails the run when they differ."""
+    if made["rule"] != made["floor"] or len(made["rule"]) != 1:
+        raise AssertionError(f"rule and floor made different rows: {made}")
+    [digested] = made["rule"]
+    return digested
 
 
 def bulk(server: Server, sizes: Sizes) -> Figure:
     """1. One UPDATE over every pending request vs the hand-written set-based floor."""
     template = seeded(server, sizes.requests, mixed=True)
     times: dict[str, list[float]] = {"rule": [], "floor": []}
-    made: dict[str, set[tuple[object, ...]]] = {"rule": set(), "floor": set()}
+    made: dict[str, set[Digest]] = {"rule": set(), "floor": set()}
     for round_ in range(sizes.rounds):
         for side in ("rule", "floor") if round_ % 2 == 0 else ("floor", "rule"):
             if side == "rule":
@@ -100,15 +219,16 @@ def bulk(server: Server, sizes: Sizes) -> Figure:
                 conn.execute(WARM)
                 server.checkpoint()
                 times[side].append(timed(partial(conn.execute, statement)))
-                made[side].add(one(conn, MADE))
+                made[side].add(digest(conn, ACCEPTED.format(where="true", enrolments="true")))
             server.drop(name)
-    if made["rule"] != made["floor"] or len(made["rule"]) != 1:
-        raise AssertionError(f"rule and floor made different rows: {made}")
-    [(sessions, students, courses)] = made["rule"]
+    digested = same_rows(made)
+    sessions, series = rows_of(digested, "sessions"), rows_of(digested, "series")
+    students, courses = rows_of(digested, "enrolled_students"), rows_of(digested, "enrolled_courses")
     rule, floor = statistics.median(times["rule"]), statistics.median(times["floor"])
     return Figure(1, f"Bulk UPDATE accepting {sizes.requests:,} requests", ms(rule), ms(floor),
                   rule / floor, "≤ 1.10", rule / floor <= 1.10,
-                  [f"{sessions:,} sessions, {students:,} enrolments, {courses:,} courses on both sides",
+                  [f"{sessions:,} sessions, {series:,} series, {students:,} enrolments, {courses:,} courses,"
+                   " an acceptance and an event per request, the same rows on both sides",
                    "runs (rule): " + ", ".join(ms(t) for t in times["rule"]),
                    "runs (floor): " + ", ".join(ms(t) for t in times["floor"])])
 
@@ -169,10 +289,10 @@ def single(server: Server, sizes: Sizes) -> list[Figure]:
                 ("floor", partial(floor.execute, workload.single_floor(request)))]
             for side, action in sides if request % 2 else sides[::-1]:
                 times[side].append(timed(action))
+        # The floor made every course beforehand: the rows compared are the requests' own.
+        measured = ACCEPTED.format(where=f"r.id <= {sizes.accepts}", enrolments="false")
+        same_rows({"rule": {digest(rule, measured)}, "floor": {digest(floor, measured)}})
         made = one(rule, "SELECT count(*) FROM sessions WHERE request_id = 1")[0]
-        floor_made = one(floor, "SELECT count(*) FROM sessions WHERE request_id = 1")[0]
-        if made != floor_made:
-            raise AssertionError(f"rule made {made} sessions, floor {floor_made}")
 
         with counted(rule) as rule_trips:
             accepted = astegni.accept(rule, sizes.accepts + 1)
@@ -384,5 +504,47 @@ def growth(server: Server, sizes: Sizes) -> Figure:
                    f"{floor_rows / floor_zero:.2f}x"])
 
 
+def extension(server: Server, sizes: Sizes) -> Figure:
+    """8. Extending every live series by a week (astegni_extend_series_at, as the owner) vs the
+    hand-written floor that inserts the same sessions and writes the same records."""
+    template = seeded(server, sizes.series, mixed=False)
+    with server.connect(template) as conn:
+        conn.execute(f"UPDATE requested_sessions SET status = 'accepted' WHERE {PENDING}")
+        conn.execute("VACUUM ANALYZE")
+        [accepted_at] = one(conn, "SELECT DISTINCT accepted_at FROM acceptances")  # one statement
+    # A week past the acceptance, the same moment on both sides: each series grows by exactly a week.
+    assert isinstance(accepted_at, dt.datetime)
+    moment = f"timestamptz '{(accepted_at + dt.timedelta(days=7)).isoformat()}'"
+    statements = {"rule": f"SELECT astegni_extend_series_at({moment})",
+                  "floor": workload.extension_floor(moment)}
+    times: dict[str, list[float]] = {"rule": [], "floor": []}
+    made: dict[str, set[Digest]] = {"rule": set(), "floor": set()}
+    for round_ in range(sizes.rounds):
+        for side in ("rule", "floor") if round_ % 2 == 0 else ("floor", "rule"):
+            if side == "rule":
+                name = server.create(template)
+                conn = server.connect(name)
+            else:
+                name, conn = floor_database(server, template)
+            with conn:
+                conn.execute(WARM)
+                server.checkpoint()
+                times[side].append(timed(partial(conn.execute, statements[side])))
+                grown, sessions = one(conn, "SELECT series_grown, sessions_made FROM astegni_extensions")
+                made[side].add(digest(conn, EXTENDED))
+            server.drop(name)
+    same_rows(made)
+    if grown != sizes.series:
+        raise AssertionError(f"{grown} series grew of {sizes.series}")
+    rule, floor = statistics.median(times["rule"]), statistics.median(times["floor"])
+    assert isinstance(sessions, int)
+    return Figure(8, f"Extending {sizes.series:,} live series by a week", ms(rule), ms(floor),
+                  rule / floor, "≤ 1.10", rule / floor <= 1.10,
+                  [f"{sessions:,} sessions, {grown:,} markers moved and 'extended' events, one "
+                   "astegni_extensions row, the same rows on both sides",
+                   "runs (rule): " + ", ".join(ms(t) for t in times["rule"]),
+                   "runs (floor): " + ", ".join(ms(t) for t in times["floor"])])
+
+
 ALL: dict[int, Callable[[Server, Sizes], Figure | list[Figure]]] = {
-    1: bulk, 2: single, 4: other_updates, 5: expansion, 6: concurrency, 7: growth}
+    1: bulk, 2: single, 4: other_updates, 5: expansion, 6: concurrency, 7: growth, 8: extension}

@@ -18,14 +18,28 @@ Every figure works in databases of its own (`astegni_bench_*`, migrated to head 
 afterwards). Subject and floor alternate round by round and medians are kept: the machine is shared.
 
 - **Floor** of a bulk or single acceptance: a second database cloned from the same seeded template,
-  with the project's triggers on `requested_sessions` disabled (`ALTER TABLE ... DISABLE TRIGGER
-  USER`; foreign keys, unique and exclusion constraints all still checked), where a hand-written
-  statement writes the same rows: the requests' status and timestamps, enrolments, courses, and the
-  sessions in one `INSERT ... SELECT` over `generate_series`. Both sides must make the same number
-  of rows, or the run fails. The floor runs with `jit = off`, as the rule's functions do.
+  with the project's triggers on `requested_sessions` and `sessions` disabled (`ALTER TABLE ...
+  DISABLE TRIGGER USER`; foreign keys, unique and exclusion constraints all still checked), where a
+  hand-written statement writes the same rows: the requests' status and timestamps, enrolments,
+  courses, the sessions in one `INSERT ... SELECT` over `generate_series` (a recurring request's
+  first stretch: wall-clock starts after now and at or before the same time 8 weeks on, in the
+  tutor's zone), a `series` row per recurring request, and the rule's records (`acceptances`,
+  `astegni_events`). The floor runs with `jit = off`, as the rule's functions do.
+- **Same rows**: after each run both sides' rows are compared table by table (count and a digest
+  of the rows' text, ids and creation timestamps aside), and the run fails if they differ. The two
+  sides of an acceptance run moments apart, so a recurring request's sessions are compared by
+  weekday, each checked to lie in its first stretch, and its series' marker checked to be the
+  horizon of its acceptance's moment; the extension's rows are compared exactly.
+- **Extension** (figure 8): the template holds `--series` Monday/Wednesday/Friday requests accepted
+  through the rule, each a live series made up to its horizon; both sides extend to the same moment,
+  a week after that acceptance. The rule is `SELECT astegni_extend_series_at(moment)` as the owner;
+  the floor, in a clone with the triggers on `sessions` and `astegni_extensions` disabled, is one
+  hand-written statement: the sessions in (marker, new horizon] in one `INSERT ... SELECT`, the
+  markers moved, one `'extended'` event per series and the run's `astegni_extensions` row.
 - **Workload**: ten requests per tutor, each at its own hour (no clashes), two packages per tutor,
   four time zones; a third each of recurring Monday/Wednesday/Friday (24 sessions), recurring
-  Tuesday/Thursday (16) and 20 specific dates (20). Single accepts use Monday/Wednesday/Friday.
+  Tuesday/Thursday (16) and 20 specific dates (20). Single accepts and the extension use
+  Monday/Wednesday/Friday.
 - **Round trips** are counted on the wire with libpq's protocol trace.
 - **Expansion** is server time: `EXPLAIN ANALYZE` execution time of `preview_sessions`.
 - **Concurrency** is shown beside a CPU-bound reference query run by the same clients: how many
@@ -33,7 +47,7 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
 - **Growth** is shown beside the floor's `INSERT` of the same sessions in the same two databases:
   what the bigger indexes cost any insert.
 - **Options**: sizes (`--requests`, `--rows`, `--growth-rows`, `--accepts`, `--concurrent`,
-  `--rounds`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE` (repeatable) to measure a
+  `--rounds`, `--series`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE` (repeatable) to measure a
   change to db/functions before migrating it; a quick or patched run writes only with `--output`.
 """
 
@@ -64,7 +78,8 @@ def markdown(figures: Sequence[Figure], *, version: str, machine: str, sizes: Si
         f"- Command: `{command}` ({elapsed:.0f} s)",
         f"- Sizes: {sizes.requests:,} requests (bulk), {sizes.rows:,} rows (other updates), "
         f"{sizes.growth_rows:,} sessions (growth), {sizes.accepts} single accepts, "
-        f"{sizes.concurrent} accepts per concurrency phase, {sizes.rounds} rounds",
+        f"{sizes.concurrent} accepts per concurrency phase, {sizes.series:,} series (extension), "
+        f"{sizes.rounds} rounds",
         f"- PostgreSQL: {version}",
         f"- Machine: {machine}",
         "",

@@ -3,7 +3,8 @@
 Requests come ten to a tutor, each at its own hour (06:00 to 16:00), so that no two sessions of a
 tutor ever overlap; odd and even slots use the tutor's two packages. Shapes: recurring Monday,
 Wednesday and Friday (24 sessions under the default 8-week horizon), recurring Tuesday and Thursday
-(16), and 20 specific dates in the coming two months (20).
+(16), and 20 specific dates in the coming two months (20). No request has a month/year window, so
+that a series' horizon is the tutor's wall clock 8 weeks on (the floors write it by hand as such).
 """
 
 from __future__ import annotations
@@ -56,10 +57,18 @@ def disable_triggers(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     as a hand insert; the rule's bulk insert is not."""
     conn.execute("ALTER TABLE requested_sessions DISABLE TRIGGER USER")
     conn.execute("ALTER TABLE sessions DISABLE TRIGGER USER")
+    # Each row inserted there is a run of the extension: the floor writes its log row by hand.
+    conn.execute("ALTER TABLE astegni_extensions DISABLE TRIGGER USER")
 
 
-# The floor's hand-written expansion: the next 8 weeks of the chosen weekdays from tomorrow (the
-# same count the rule makes from now on), or the specific dates; wall clock read in the tutor's zone.
+ISODOW = """extract(isodow FROM {day})::int IN (
+          SELECT array_position(ARRAY['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
+                                      'Saturday', 'Sunday'], x.value)
+          FROM jsonb_array_elements_text({days}) AS x)"""
+
+# The floor's hand-written expansion, wall clock read in the tutor's zone: the specific dates, or the
+# chosen weekdays whose start is after now and at or before the same time 8 weeks on (the first
+# stretch of a series, as the rule makes it: today's slot when it is still ahead).
 SESSIONS = """
 INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
                       duration, topics, starts_at, ends_at)
@@ -72,15 +81,23 @@ CROSS JOIN LATERAL (
     SELECT x.value::date AS day FROM jsonb_array_elements_text(r.specific_dates) AS x
     WHERE r.schedule_type = 'specific_dates'
     UNION ALL
-    SELECT w.today + g FROM (SELECT (now() AT TIME ZONE t.timezone)::date AS today) AS w,
-         generate_series(1, 56) AS g
+    SELECT w.now::date + g FROM (SELECT now() AT TIME ZONE t.timezone AS now) AS w,
+         generate_series(0, 56) AS g
     WHERE r.schedule_type = 'recurring'
-      AND extract(isodow FROM w.today + g)::int IN (
-          SELECT array_position(ARRAY['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
-                                      'Saturday', 'Sunday'], x.value)
-          FROM jsonb_array_elements_text(r.days) AS x)
+      AND w.now::date + g + r.start_time > w.now
+      AND w.now::date + g + r.start_time <= w.now + interval '56 days'
+      AND """ + ISODOW.format(day="w.now::date + g", days="r.days") + """
 ) AS d
 WHERE {where}
+"""
+
+# A recurring request's series: no window, made until its horizon (the tutor's now, 8 weeks on).
+SERIES = """
+INSERT INTO series (request_id, tutor_id, made_until)
+SELECT r.id, r.tutor_id, (now() AT TIME ZONE t.timezone) + interval '56 days'
+FROM requested_sessions AS r
+JOIN tutor_profiles AS t ON t.id = r.tutor_id
+WHERE {where} AND r.schedule_type = 'recurring'
 """
 
 ACCEPT = """
@@ -109,11 +126,12 @@ GROUP BY r.tutor_id, r.package_id
 """
 
 
-# What the rule records per accepted request: its acceptances row and its event (astegni_events).
+# What the rule records per accepted request: its acceptances row and its event (astegni_events), which
+# names the request's student (the named one, else the requester's own profile).
 RECORDS = """
 WITH made AS (
-    SELECT r.id, r.tutor_id, r.requested_to_id, count(s.id)::int AS created, min(s.starts_at) AS first,
-           max(s.starts_at) AS last
+    SELECT r.id, r.tutor_id, r.requested_to_id, r.requester_id, r.requester_type, count(s.id)::int AS created,
+           min(s.starts_at) AS first, max(s.starts_at) AS last
     FROM requested_sessions AS r LEFT JOIN sessions AS s ON s.request_id = r.id
     WHERE {where}
     GROUP BY r.id
@@ -123,18 +141,22 @@ recorded AS (
     SELECT id, now(), created, 1, CASE WHEN created = 0 THEN 'none_ahead' END FROM made
 )
 INSERT INTO astegni_events (event, request_id, tutor_id, student_id, sessions, first_starts_at,
-                            last_starts_at)
-SELECT 'accepted', id, tutor_id, requested_to_id, created, first, last FROM made
+                            last_starts_at, note)
+SELECT 'accepted', made.id, made.tutor_id, coalesce(made.requested_to_id, p.id), made.created, made.first,
+       made.last, CASE WHEN made.created = 0 THEN 'none_ahead' END
+FROM made
+LEFT JOIN student_profiles AS p ON p.user_id = made.requester_id AND made.requester_type = 'student'
 """
 
 
 def bulk_floor(where: str) -> str:
     """The bulk floor, one transaction (one simple-protocol message): the requests' status, their
-    enrolments and courses, their sessions in one INSERT ... SELECT, and the rule's records of them."""
+    enrolments and courses, their sessions in one INSERT ... SELECT, their series, and the rule's
+    records of them."""
     accepted = "r.status = 'accepted'"
     return ";\n".join([ACCEPT.format(where=where), ENROL.format(where=accepted),
                        COURSES.format(where=accepted), SESSIONS.format(where=accepted),
-                       RECORDS.format(where=accepted)])
+                       SERIES.format(where=accepted), RECORDS.format(where=accepted)])
 
 
 def courses_for_all(conn: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -143,7 +165,64 @@ def courses_for_all(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def single_floor(request_id: int) -> str:
-    """The one-accept floor: a bare UPDATE by id, one INSERT ... SELECT of its sessions, its records."""
+    """The one-accept floor: a bare UPDATE by id, one INSERT ... SELECT of its sessions, its series,
+    its records."""
     return ";\n".join([ACCEPT.format(where=f"id = {int(request_id)}"),
                        SESSIONS.format(where=f"r.id = {int(request_id)}"),
+                       SERIES.format(where=f"r.id = {int(request_id)}"),
                        RECORDS.format(where=f"r.id = {int(request_id)}")])
+
+
+# The extension's floor at a moment {at} (a timestamptz literal), one statement: the live series whose
+# horizon (the tutor's wall clock at {at}, 8 weeks on) is past their marker, their sessions in
+# (marker, horizon] in one INSERT ... SELECT, the markers moved, and the rule's records: one
+# 'extended' event per series that grew and the run's row in astegni_extensions.
+EXTEND = """
+WITH due AS MATERIALIZED (
+    SELECT se.request_id, r.tutor_id, c.id AS course_id, r.days, r.start_time, r.end_time, r.message,
+           t.timezone, coalesce(r.requested_to_id, p.id) AS student, se.made_until,
+           ({at} AT TIME ZONE t.timezone) + interval '56 days' AS horizon
+    FROM series AS se
+    JOIN requested_sessions AS r ON r.id = se.request_id
+    JOIN tutor_profiles AS t ON t.id = r.tutor_id
+    JOIN enrolled_courses AS c ON c.tutor_id = r.tutor_id AND c.package_id = r.package_id
+    LEFT JOIN student_profiles AS p ON p.user_id = r.requester_id AND r.requester_type = 'student'
+    WHERE r.status = 'accepted' AND se.made_until < ({at} AT TIME ZONE t.timezone) + interval '56 days'
+),
+advanced AS (
+    UPDATE series AS se SET made_until = due.horizon FROM due WHERE se.request_id = due.request_id
+),
+made AS (
+    INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time, end_time,
+                          duration, topics, starts_at, ends_at)
+    SELECT due.course_id, due.tutor_id, due.request_id, d.day, due.start_time, due.end_time, 60,
+           json_build_array(due.message), (d.day + due.start_time) AT TIME ZONE due.timezone,
+           (d.day + due.end_time) AT TIME ZONE due.timezone
+    FROM due
+    CROSS JOIN LATERAL generate_series(0, due.horizon::date - due.made_until::date) AS g
+    CROSS JOIN LATERAL (SELECT due.made_until::date + g AS day) AS d
+    WHERE d.day + due.start_time > due.made_until AND d.day + due.start_time <= due.horizon
+      AND """ + ISODOW.format(day="d.day", days="due.days") + """
+    RETURNING request_id, starts_at
+),
+grown AS (
+    SELECT made.request_id, count(*)::int AS sessions, min(made.starts_at) AS first,
+           max(made.starts_at) AS last
+    FROM made
+    GROUP BY made.request_id
+),
+announced AS (
+    INSERT INTO astegni_events (event, request_id, tutor_id, student_id, sessions, first_starts_at,
+                                last_starts_at)
+    SELECT 'extended', grown.request_id, due.tutor_id, due.student, grown.sessions, grown.first, grown.last
+    FROM grown
+    JOIN due ON due.request_id = grown.request_id
+)
+INSERT INTO astegni_extensions (at, series_grown, sessions_made)
+SELECT {at}, count(*), coalesce(sum(grown.sessions), 0) FROM grown
+"""
+
+
+def extension_floor(at: str) -> str:
+    """The extension's floor at `at`, a timestamptz literal (psycopg.sql.Literal's rendering)."""
+    return EXTEND.format(at=at)

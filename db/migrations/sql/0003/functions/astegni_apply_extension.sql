@@ -37,14 +37,15 @@ BEGIN
     -- newest applying from its date on), each part with the number of its shape: the same schedule,
     -- zone and range make the same occurrences (a bulk acceptance leaves its series all alike).
     growing AS MATERIALIZED (
-        SELECT req.id, req.timezone, part.schedule, part.after, part.until, req.window_start,
-               req.last_day,
+        SELECT req.id, req.tutor_id, req.course_id, req.topics, req.time_off, req.horizon, req.timezone,
+               req.made_until, part.schedule, part.after, part.until, req.window_start, req.last_day,
                dense_rank() OVER (ORDER BY part.schedule, req.timezone, part.after, part.until,
                                            req.window_start, req.last_day) AS shape_id,
-               -- A session already on a date of the stretch (moved there by hand, or kept by a
-               -- reschedule) keeps the date: looked up per occurrence only where one exists.
+               -- A session already on a date of the stretch (moved there by hand) keeps the date:
+               -- looked up per occurrence only where one exists, and on the marker's own day (a
+               -- session before the marker's time, the occurrence after it).
                EXISTS (SELECT FROM public.sessions AS x
-                       WHERE x.request_id = req.id AND x.session_date >= req.made_until::date) AS taken
+                       WHERE x.request_id = req.id AND x.session_date > req.made_until::date) AS taken
         FROM req
         CROSS JOIN LATERAL (
             SELECT req.schedule, req.made_until AS after, req.horizon AS until
@@ -71,20 +72,22 @@ BEGIN
         CROSS JOIN LATERAL public.astegni_occurrences(shape.schedule, shape.timezone, p_at, shape.after,
                                                       shape.until, shape.window_start, shape.last_day) AS o
     ),
+    -- Each candidate carries its request's columns: joined back to req, the generic plan (which
+    -- guesses one request) nested-looped the whole candidate list once per request.
     candidate AS (
-        SELECT g.id, o.session_date, o.starts_at, o.ends_at, o.duration, o.skip_reason,
-               (g.schedule).start_time, (g.schedule).end_time, NULL::integer AS session_id,
-               NULL::integer AS skip_id
+        SELECT g.id, g.tutor_id, g.course_id, g.topics, g.time_off, o.session_date, o.starts_at,
+               o.ends_at, o.duration, o.skip_reason, (g.schedule).start_time, (g.schedule).end_time,
+               NULL::integer AS session_id, NULL::integer AS skip_id
         FROM growing AS g
         JOIN occurrence AS o ON o.shape_id = g.shape_id
-        WHERE NOT g.taken
+        WHERE NOT (g.taken OR o.session_date = g.made_until::date)
            OR NOT EXISTS (SELECT FROM public.sessions AS x
                           WHERE x.request_id = g.id AND x.session_date = o.session_date)
         UNION ALL
         -- Held back by time off that is gone, at the times it had: the session it cancelled, if any,
         -- comes back.
-        SELECT k.request_id, k.session_date, k.starts_at, k.ends_at,
-               (extract(epoch FROM k.ends_at - k.starts_at) / 60)::integer, NULL,
+        SELECT k.request_id, req.tutor_id, req.course_id, req.topics, req.time_off, k.session_date,
+               k.starts_at, k.ends_at, (extract(epoch FROM k.ends_at - k.starts_at) / 60)::integer, NULL,
                (k.starts_at AT TIME ZONE req.timezone)::time, (k.ends_at AT TIME ZONE req.timezone)::time,
                x.id, k.id
         FROM req
@@ -96,11 +99,10 @@ BEGIN
           AND (x.id IS NULL OR x.status = 'cancelled' AND x.cancelled_reason = 'time_off')
     ),
     plan AS MATERIALIZED (
-        SELECT c.*, req.tutor_id, req.course_id, req.topics, j.outcome, j.reason, j.clash_session_id
+        SELECT c.*, j.outcome, j.reason, j.clash_session_id
         FROM candidate AS c
-        JOIN req ON req.id = c.id
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
-            c.starts_at, c.ends_at, c.skip_reason, req.tutor_id, req.course_id, 'skip', req.time_off,
+            c.starts_at, c.ends_at, c.skip_reason, c.tutor_id, c.course_id, 'skip', c.time_off,
             p_check_clashes OR c.skip_id IS NOT NULL) AS j
     ),
     made AS (
@@ -110,23 +112,24 @@ BEGIN
                plan.duration, plan.topics, plan.starts_at, plan.ends_at
         FROM plan
         WHERE plan.outcome = 'create' AND plan.session_id IS NULL
+        ORDER BY plan.id, plan.session_date  -- a request's rows together: its index entries are neighbours
     ),
     revived AS (
         UPDATE public.sessions AS s
         SET status = 'scheduled', cancelled_reason = NULL
         FROM plan
-        WHERE plan.outcome = 'create' AND s.id = plan.session_id
+        WHERE plan.outcome = 'create' AND plan.session_id IS NOT NULL AND s.id = plan.session_id
     ),
     resolved AS (
         DELETE FROM public.skipped_occurrences AS k
         USING plan
-        WHERE plan.outcome = 'create' AND k.id = plan.skip_id
+        WHERE plan.outcome = 'create' AND plan.skip_id IS NOT NULL AND k.id = plan.skip_id
     ),
     reclassified AS (
         UPDATE public.skipped_occurrences AS k
         SET reason = plan.reason, clash_session_id = plan.clash_session_id
         FROM plan
-        WHERE plan.outcome = 'skip' AND k.id = plan.skip_id
+        WHERE plan.outcome = 'skip' AND plan.skip_id IS NOT NULL AND k.id = plan.skip_id
     ),
     skipped AS (
         INSERT INTO public.skipped_occurrences (request_id, session_date, starts_at, ends_at, reason,
@@ -137,9 +140,9 @@ BEGIN
     ),
     advanced AS (
         UPDATE public.series AS s
-        SET made_until = req.horizon
-        FROM req
-        WHERE s.request_id = req.id AND req.id IN (SELECT g.id FROM growing AS g)
+        SET made_until = g.horizon
+        FROM (SELECT DISTINCT g.id, g.horizon FROM growing AS g) AS g
+        WHERE s.request_id = g.id
     ),
     grown AS MATERIALIZED (
         SELECT plan.id, plan.tutor_id, count(*) AS sessions, min(plan.starts_at) AS first_starts_at,
