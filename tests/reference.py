@@ -539,8 +539,8 @@ class Series:
     def reschedule(self, from_date: dt.date, days: Any, start_time: dt.time | None,
                    end_time: dt.time | None, now: dt.datetime) -> list[Change] | Refusal:
         """This and all following, at the instant `now`: from `from_date` (or the tutor's today, if
-        later) up to made_until, the sessions that have not started become what the new pattern
-        makes, matched by date. None keeps the current days or time. Returns the plan's rows."""
+        later) up to the end of made_until's day, the sessions that have not started become what the
+        new pattern makes, matched by date. None keeps the current days or time. Returns the plan's rows."""
         assert self.pattern is not None and self.made_until is not None
         wall = wall_clock(now, self.zone)
         first = max(from_date, wall.date())
@@ -557,7 +557,8 @@ class Series:
         pattern = Pattern(frozenset(weekdays), start, end)
         # as at acceptance: the occurrences whose wall-clock start is after now
         new = {occ.session_date: occ for occ in stretch(
-            pattern, self.window, self.zone, first=first, after=wall, until=self.made_until,
+            pattern, self.window, self.zone, first=first, after=wall,
+            until=dt.datetime.combine(self.made_until.date(), dt.time.max),  # the marker's whole day
             last=self.last_date)}
         old = {d: s for d, s in self.sessions.items() if d >= first and s.occurrence.starts_at > now}
         for day, skip in list(self.skipped.items()):

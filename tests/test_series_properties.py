@@ -519,11 +519,12 @@ def test_reference_end_cuts_and_refuses_later() -> None:
 
 # --- found by the property ----------------------------------------------------------------------
 
-def test_extension_leaves_the_markers_day_to_its_rescheduled_session(
+def test_the_markers_day_moves_with_a_reschedule_and_the_extension_leaves_it(
         series_conn: psycopg.Connection[Any]) -> None:
-    """Rescheduled to a later time than the marker's on the marker's own day, that day's session is
-    cancelled ('rescheduled': its new occurrence lies beyond made_until); the next extension reaches
-    the new occurrence and must leave the date to the session already there, not insert a second."""
+    """Rescheduled to a later time than the marker's on the marker's own day, that day's session
+    moves to it (a reschedule reaches the end of the marker's day: cancelling it would lose the
+    lesson); the next extension reaches the new occurrence and must leave the date to the session
+    already there, not insert a second."""
     tutors, student_user = _people(series_conn)
     with series_conn.transaction(force_rollback=True):
         series_conn.execute("SELECT set_config('TimeZone', 'UTC', true)")
@@ -545,7 +546,7 @@ def test_extension_leaves_the_markers_day_to_its_rescheduled_session(
         assert not isinstance(want, Refusal)
         assert model.made_until is not None
         marker_day = model.made_until.date()
-        assert Change(marker_day, "cancel", "rescheduled") in want
+        assert Change(marker_day, "move", None) in want
         series_conn.execute("SELECT * FROM astegni_reschedule(%s, %s, NULL, %s, %s)",
                             (request_id, wall.date(), later, dt.time(23, 59)))
         _assert_matches(series_conn, request_id, model, "reschedule")

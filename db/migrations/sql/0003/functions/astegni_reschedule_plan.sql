@@ -1,10 +1,10 @@
 -- What changing a series' days and times from p_from on does ("this and all following"), one row per
 -- date, without writing: the series' sessions from that date (or the tutor's today, if later) that
--- have not started, matched by date with what the new pattern makes up to the series' marker. outcome
--- 'keep' (the date's session already is the new one), 'move' (re-timed in place; a session cancelled
--- or moved by hand on that date is overridden), 'create', 'cancel' (reason 'rescheduled': the new
--- pattern drops the date; or past, dst_gap, time_off, conflict: its occurrence cannot be made), 'skip'
--- or 'refuse' (a clash under conflict_policy 'fail'). NULL days or times keep the current ones.
+-- have not started, matched by date with what the new pattern makes up to the end of the series'
+-- marker's day. outcome 'keep' (the date's session already is the new one), 'move' (re-timed in
+-- place; a session cancelled or moved by hand on that date is overridden), 'create', 'cancel' (reason
+-- 'rescheduled': the new pattern drops the date; or past, dst_gap, time_off, conflict: its occurrence
+-- cannot be made), 'skip' or 'refuse' (a clash under conflict_policy 'fail'). NULL days or times keep the current ones.
 -- Built once for astegni_reschedule and preview_reschedule, so that the two cannot disagree.
 -- Raises AS001, AS005 (a malformed or missing pattern, no from date), AS014 (not a series) and AS015
 -- (from after the series' last date).
@@ -68,7 +68,10 @@ BEGIN
         SELECT o.session_date, o.starts_at, o.ends_at, o.duration, j.outcome, j.reason, j.clash_session_id
         FROM public.astegni_occurrences(
             v_schedule, v_zone, now(), v_from - interval '1 microsecond',  -- from v_from's midnight on
-            v_series.made_until, v_series.window_start, least(v_series.window_end, v_series.last_date)) AS o
+            -- to the end of the marker's day: that day's session moves even when its new time is later
+            -- than the marker (else it would be cancelled, and the extension leaves its date to it).
+            v_series.made_until::date + interval '1 day - 1 microsecond',
+            v_series.window_start, least(v_series.window_end, v_series.last_date)) AS o
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
             o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, true, true) AS j
         WHERE o.skip_reason IS DISTINCT FROM 'past'  -- only what has not started changes
