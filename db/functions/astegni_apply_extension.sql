@@ -19,7 +19,8 @@ DECLARE
 BEGIN
     WITH req AS MATERIALIZED (
         SELECT r.id, r.tutor_id, t.timezone, public.astegni_schedule_of(r) AS schedule, c.id AS course_id,
-               CASE WHEN btrim(r.message) <> '' THEN json_build_array(r.message) ELSE '[]'::json END AS topics,
+               CASE WHEN btrim(r.message) <> '' THEN json_build_array(r.message) ELSE '[]'::json END
+                   AS topics,
                s.request_id IS NOT NULL AS growing, s.made_until, h.horizon, s.window_start,
                least(s.window_end, s.last_date) AS last_day,
                EXISTS (SELECT FROM public.tutor_time_off AS o

@@ -22,7 +22,8 @@ BEGIN
     ),
     cancelled AS (
         UPDATE public.sessions AS s
-        SET status = 'cancelled', cancelled_reason = 'request_cancelled', updated_at = now() AT TIME ZONE 'UTC'
+        SET status = 'cancelled', cancelled_reason = 'request_cancelled',
+            updated_at = now() AT TIME ZONE 'UTC'
         FROM req
         WHERE s.request_id = req.id AND s.status = 'scheduled' AND s.starts_at > now()
         RETURNING s.request_id, s.starts_at

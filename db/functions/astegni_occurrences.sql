@@ -28,7 +28,8 @@ weekdays AS (
 months AS (
     SELECT DISTINCT public.astegni_month(m.item #>> '{}') AS month
     FROM base, jsonb_array_elements(
-        CASE WHEN base.kind = 'recurring' AND p_first IS NOT NULL AND jsonb_typeof(p_schedule.months) = 'array'
+        CASE WHEN base.kind = 'recurring' AND p_first IS NOT NULL
+                  AND jsonb_typeof(p_schedule.months) = 'array'
              THEN p_schedule.months END) AS m (item)
 ),
 span AS (
@@ -39,7 +40,8 @@ span AS (
 candidates (day) AS (
     SELECT DISTINCT public.astegni_parse_date(d.item #>> '{}')
     FROM base, jsonb_array_elements(
-        CASE WHEN base.kind IN ('specific_dates', 'specific') AND jsonb_typeof(p_schedule.specific_dates) = 'array'
+        CASE WHEN base.kind IN ('specific_dates', 'specific')
+                  AND jsonb_typeof(p_schedule.specific_dates) = 'array'
              THEN p_schedule.specific_dates END) AS d (item)
     UNION ALL
     SELECT c.day

@@ -30,7 +30,8 @@ BEGIN
         PERFORM public.astegni_raise('AS013',
             format('the schedule of accepted request %s does not change by UPDATE (%s)', OLD.id, v_field),
             jsonb_build_object('request_id', OLD.id, 'field', v_field),
-            'Change days and times from a date on with astegni_reschedule; end the series with astegni_end_series.');
+            'Change days and times from a date on with astegni_reschedule; end the series with '
+            'astegni_end_series.');
     END IF;
     RETURN NEW;
 END

@@ -87,7 +87,8 @@ BEGIN
     INSERT INTO public.series_patterns (request_id, valid_from, days, start_time, end_time)
     SELECT r.id, (a.accepted_at AT TIME ZONE v_zone)::date, r.days, r.start_time, r.end_time
     FROM public.acceptances AS a
-    WHERE a.request_id = r.id AND NOT EXISTS (SELECT FROM public.series_patterns AS p WHERE p.request_id = r.id);
+    WHERE a.request_id = r.id
+      AND NOT EXISTS (SELECT FROM public.series_patterns AS p WHERE p.request_id = r.id);
     INSERT INTO public.series_patterns (request_id, valid_from, days, start_time, end_time)
     VALUES (r.id, v_from, coalesce(p_days, r.days), v_start, v_end);
     UPDATE public.requested_sessions AS q

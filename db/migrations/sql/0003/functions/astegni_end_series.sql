@@ -17,7 +17,8 @@ DECLARE
     v_cancelled integer;
 BEGIN
     IF p_last_date IS NULL THEN
-        PERFORM public.astegni_raise('AS005', format('request %s: the series needs a last date', p_request_id),
+        PERFORM public.astegni_raise('AS005',
+            format('request %s: the series needs a last date', p_request_id),
             jsonb_build_object('request_id', p_request_id, 'field', 'last_date'),
             'Give the date of the series'' last session (or the day before the first one it drops).');
     END IF;

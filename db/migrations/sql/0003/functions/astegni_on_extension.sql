@@ -30,7 +30,8 @@ BEGIN
         JOIN public.tutor_profiles AS t ON t.id = s.tutor_id
         WHERE r.status = 'accepted'
           AND public.astegni_horizon(NEW.at, t.timezone, s.window_start, v_weeks) > s.made_until
-          AND (least(s.window_end, s.last_date) IS NULL OR s.made_until < least(s.window_end, s.last_date) + 1)
+          AND (least(s.window_end, s.last_date) IS NULL
+               OR s.made_until < least(s.window_end, s.last_date) + 1)
         UNION
         SELECT k.request_id
         FROM public.skipped_occurrences AS k

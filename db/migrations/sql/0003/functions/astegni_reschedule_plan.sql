@@ -4,7 +4,8 @@
 -- marker's day. outcome 'keep' (the date's session already is the new one), 'move' (re-timed in
 -- place; a session cancelled or moved by hand on that date is overridden), 'create', 'cancel' (reason
 -- 'rescheduled': the new pattern drops the date; or past, dst_gap, time_off, conflict: its occurrence
--- cannot be made), 'skip' or 'refuse' (a clash under conflict_policy 'fail'). NULL days or times keep the current ones.
+-- cannot be made), 'skip' or 'refuse' (a clash under conflict_policy 'fail'). NULL days or times keep
+-- the current ones.
 -- Built once for astegni_reschedule and preview_reschedule, so that the two cannot disagree.
 -- Raises AS001, AS005 (a malformed or missing pattern, no from date), AS014 (not a series) and AS015
 -- (from after the series' last date).
@@ -28,7 +29,8 @@ DECLARE
     v_problem text;
 BEGIN
     IF p_from IS NULL THEN
-        PERFORM public.astegni_raise('AS005', format('request %s: a reschedule needs a from date', p_request_id),
+        PERFORM public.astegni_raise('AS005',
+            format('request %s: a reschedule needs a from date', p_request_id),
             jsonb_build_object('request_id', p_request_id, 'field', 'from'),
             'Give the first date the new days and times apply to.');
     END IF;
@@ -73,7 +75,8 @@ BEGIN
             v_series.made_until::date + interval '1 day - 1 microsecond',
             v_series.window_start, least(v_series.window_end, v_series.last_date)) AS o
         CROSS JOIN LATERAL public.astegni_occurrence_outcome(
-            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, true, true) AS j
+            o.starts_at, o.ends_at, o.skip_reason, r.tutor_id, v_course_id, r.conflict_policy, true,
+            true) AS j
         WHERE o.skip_reason IS DISTINCT FROM 'past'  -- only what has not started changes
     ),
     existing AS (

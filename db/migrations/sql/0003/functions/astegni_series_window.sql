@@ -23,14 +23,15 @@ months AS (
 ),
 bounds AS (
     SELECT coalesce(make_date(y.first, 1, 1), date_trunc('month', p_today)::date) AS first,
-           coalesce(make_date(y.last, 12, 31), (date_trunc('month', p_today) + interval '12 months - 1 day')::date)
-               AS last
+           coalesce(make_date(y.last, 12, 31),
+                    (date_trunc('month', p_today) + interval '12 months - 1 day')::date) AS last
     FROM years AS y
     WHERE lower(btrim(p_schedule.schedule_type)) = 'recurring'
       AND NOT public.astegni_window_passed(p_schedule.year_range, p_today)
       AND (y.first IS NOT NULL OR EXISTS (SELECT FROM months))
 )
-SELECT coalesce((SELECT min(b.first + make_interval(months => (m.month - extract(month FROM b.first)::int + 12) % 12))
+SELECT coalesce((SELECT min(b.first + make_interval(
+                             months => (m.month - extract(month FROM b.first)::int + 12) % 12))
                  FROM months AS m)::date, b.first),
        b.last
 FROM bounds AS b
