@@ -161,6 +161,16 @@ def horizon(conn: psycopg.Connection[Any], zone: str, opens: dt.date = dt.date.m
     return max(now, dt.datetime.combine(opens, dt.time())) + dt.timedelta(weeks=weeks)
 
 
+def pull_back(conn: psycopg.Connection[Any], request: int, days: int = 7) -> int:
+    """Leaves the series `days` short of its horizon, as if the extension had not run for that long:
+    its marker moves back and its sessions after it go. The number of sessions deleted."""
+    conn.execute("UPDATE series SET made_until = made_until - make_interval(days => %s)"
+                 " WHERE request_id = %s", (days, request))
+    return conn.execute(
+        "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
+        " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request,)).rowcount
+
+
 def book(f: Factory, tutor: int, day: dt.date, start: dt.time, end: dt.time) -> int:
     """The id of an accepted session of a course of its own (a new package) on day, start to end."""
     user, _ = f.student()

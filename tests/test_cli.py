@@ -21,7 +21,15 @@ from astegni import embedded
 from astegni.cli import app
 from astegni.demo import url_for_database
 from astegni.migrations import head
-from tests.support import MON_WED_FRI, Factory, assert_calendar_matches, downgrade, scalar, tutor_today
+from tests.support import (
+    MON_WED_FRI,
+    Factory,
+    assert_calendar_matches,
+    downgrade,
+    pull_back,
+    scalar,
+    tutor_today,
+)
 
 COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"], ["accept"],
             ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"], ["extend"],
@@ -277,14 +285,6 @@ def test_listen_prints_json_lines(conn, db_url, seeded):
     assert [(e["event"], e["request_id"], e["student_id"], e["sessions"]) for e in events] == [
         ("accepted", request, student, 24), ("cancelled", request, student, 24)]
 
-
-def pull_back(conn, request, days=7):
-    """The series `days` short of its horizon (its marker back, its sessions after it deleted)."""
-    conn.execute("UPDATE series SET made_until = made_until - make_interval(days => %s)"
-                 " WHERE request_id = %s", (days, request))
-    return conn.execute(
-        "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
-        " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request,)).rowcount
 
 
 def test_extend_prints_what_it_made(conn, db_url, seeded):

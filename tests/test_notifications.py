@@ -14,7 +14,7 @@ import pytest
 import astegni
 from astegni.errors import NotConfigured
 from astegni.notifications import CHANNEL, Notification, listen
-from tests.support import MON_WED_FRI, Factory, next_year, scalar
+from tests.support import MON_WED_FRI, Factory, next_year, pull_back, scalar
 
 
 def without_id(event):
@@ -184,15 +184,6 @@ def test_a_named_listener_resumes_where_it_stopped(conn, db_url):
     assert scalar(conn, "SELECT last_event_id FROM astegni_event_cursors WHERE listener = 'mailer'") == \
         scalar(conn, "SELECT max(id) FROM astegni_events")
 
-
-def pull_back(conn, request_id, days=7):
-    """The series `days` short of its horizon (its marker back, its sessions after it deleted), so
-    that the extension has work."""
-    conn.execute("UPDATE series SET made_until = made_until - make_interval(days => %s)"
-                 " WHERE request_id = %s", (days, request_id))
-    return conn.execute(
-        "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
-        " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request_id,)).rowcount
 
 
 def test_an_extension_announces_the_sessions_it_made(conn, listener):

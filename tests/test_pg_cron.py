@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from astegni.migrations import upgrade
-from tests.support import ADDIS_ABABA, MON_WED_FRI, ROOT, Factory, scalar, session_dates
+from tests.support import ADDIS_ABABA, MON_WED_FRI, ROOT, Factory, pull_back, scalar, session_dates
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 PG_CRON = Path("/usr/lib/postgresql/15/lib/pg_cron.so")
@@ -135,10 +135,7 @@ def test_pg_cron_job_extends_the_series(cron_server: Path) -> None:
         assert len(made) == 24  # 8 weeks of Mon/Wed/Fri
 
         # Two weeks back from the marker, and the sessions after it gone: the next extension's work.
-        until = scalar(conn, "UPDATE series SET made_until = made_until - interval '14 days'"
-                             " WHERE request_id = %s RETURNING made_until::date", request)
-        deleted = conn.execute("DELETE FROM sessions WHERE request_id = %s AND session_date > %s",
-                               (request, until)).rowcount
+        deleted = pull_back(conn, request, days=14)
         assert deleted >= 5
         logged = scalar(conn, "SELECT count(*) FROM astegni_extensions")
 

@@ -15,22 +15,14 @@ import pytest
 
 import astegni
 from astegni.errors import (
-    AstegniError,
     ImmutableRequest,
     InvalidTimeOff,
     NotASeries,
     ScheduleConflict,
     SeriesEnded,
-    translate,
 )
 from tests.conftest import as_login
-from tests.support import BERLIN, MON_WED_FRI, Factory, book, scalar, tutor_today
-
-
-def refused(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniError:
-    with pytest.raises(psycopg.Error) as error:
-        conn.execute(query, params)
-    return translate(error.value)
+from tests.support import BERLIN, MON_WED_FRI, Factory, book, pull_back, refusal, scalar, tutor_today
 
 
 def extend_at(conn: psycopg.Connection[Any], days: float) -> int:
@@ -110,9 +102,8 @@ def test_extension_is_idempotent_and_logs_each_run(conn):
 
 def test_two_extensions_at_once_make_each_session_once(conn, db_url):
     requests = [series_request(conn) for _ in range(3)]
-    conn.execute("UPDATE series SET made_until = made_until - interval '14 days'")
-    conn.execute("DELETE FROM sessions AS s USING series AS x"
-                 " WHERE s.request_id = x.request_id AND s.session_date + s.start_time > x.made_until")
+    for request in requests:
+        pull_back(conn, request, days=14)
     before = scalar(conn, "SELECT count(*) FROM sessions")
     barrier = threading.Barrier(2)
     made: list[int] = []
@@ -204,7 +195,7 @@ def test_end_series_cancels_after_the_last_date_and_makes_no_more(conn):
                         " AND status = 'cancelled'", (request,)).fetchall() == [("series_ended",)]
     assert conn.execute("SELECT last_date, ended_reason FROM series WHERE request_id = %s",
                         (request,)).fetchone() == (last, "moving")
-    error = refused(conn, "SELECT astegni_end_series(%s, %s, 'later')", request, last + dt.timedelta(1))
+    error = refusal(conn, "SELECT astegni_end_series(%s, %s, 'later')", request, last + dt.timedelta(1))
     assert isinstance(error, SeriesEnded) and error.field == "last_date"
 
 
@@ -236,8 +227,8 @@ def test_only_accepted_recurring_requests_are_series(conn):
     for request in (dated, pending):
         for statement in ("SELECT astegni_end_series(%s, current_date, 'x')",
                           "SELECT * FROM astegni_reschedule(%s, current_date, NULL, '12:00', NULL)"):
-            assert isinstance(refused(conn, statement, request), NotASeries)
-    assert refused(conn, "SELECT astegni_end_series(%s, NULL, 'x')", pending).field == "last_date"
+            assert isinstance(refusal(conn, statement, request), NotASeries)
+    assert refusal(conn, "SELECT astegni_end_series(%s, NULL, 'x')", pending).field == "last_date"
 
 
 def test_a_time_change_moves_the_sessions_in_place(conn):
@@ -293,7 +284,7 @@ def test_a_reschedule_that_clashes_under_policy_fail_changes_nothing(conn):
     preview = conn.execute("SELECT outcome, clash_session_id FROM preview_reschedule(%s, %s, %s, NULL, NULL)"
                            " WHERE outcome = 'refuse'", (request, start, '["Tuesday"]')).fetchall()
     assert preview == [("refuse", clash)]
-    error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, NULL, NULL)", request, start,
+    error = refusal(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, NULL, NULL)", request, start,
                     '["Tuesday"]')
     assert isinstance(error, ScheduleConflict) and error.detail["clash_session_id"] == clash
     assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
@@ -304,7 +295,7 @@ def test_an_accepted_schedule_changes_only_through_reschedule(conn):
     request = series_request(conn)
     for change in ("days = '[\"Sunday\"]'", "start_time = '07:00'", "year_range = '[2030]'",
                    "schedule_type = 'specific_dates'"):
-        assert isinstance(refused(conn, f"UPDATE requested_sessions SET {change} WHERE id = %s", request),
+        assert isinstance(refusal(conn, f"UPDATE requested_sessions SET {change} WHERE id = %s", request),
                           ImmutableRequest)
     conn.execute("UPDATE requested_sessions SET message = 'still fine' WHERE id = %s", (request,))
 
@@ -315,11 +306,11 @@ def test_reschedule_refuses_bad_patterns_by_field(conn):
     cases = [(today, '["Funday"]', None, None, "days"), (today, "[]", None, None, "days"),
              (today, None, "10:00", "10:00", "end_time"), (None, None, "12:00", None, "from")]
     for start, days, begin, end, field in cases:
-        error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, %s, %s)", request, start, days,
+        error = refusal(conn, "SELECT * FROM astegni_reschedule(%s, %s, %s, %s, %s)", request, start, days,
                         begin, end)
         assert (error.sqlstate, error.field) == ("AS005", field)
     conn.execute("SELECT astegni_end_series(%s, %s, 'x')", (request, today + dt.timedelta(3)))
-    error = refused(conn, "SELECT * FROM astegni_reschedule(%s, %s, NULL, '12:00', '13:00')", request,
+    error = refusal(conn, "SELECT * FROM astegni_reschedule(%s, %s, NULL, '12:00', '13:00')", request,
                     today + dt.timedelta(10))
     assert isinstance(error, SeriesEnded)
 
@@ -359,7 +350,7 @@ def test_time_off_must_be_bounded(conn):
     tutor = Factory(conn).tutor()
     for during in ("tstzrange(now(), NULL)", "tstzrange(NULL, now())", "'empty'::tstzrange",
                    "tstzrange(now(), 'infinity')", "tstzrange('-infinity', now())"):
-        error = refused(conn, f"INSERT INTO tutor_time_off (tutor_id, during) VALUES (%s, {during})", tutor)
+        error = refusal(conn, f"INSERT INTO tutor_time_off (tutor_id, during) VALUES (%s, {during})", tutor)
         assert isinstance(error, InvalidTimeOff) and error.field == "during"
 
 

@@ -23,7 +23,16 @@ from astegni.errors import (
     SeriesEnded,
 )
 from tests.conftest import as_login
-from tests.support import BERLIN, MON_WED_FRI, Factory, book, request_row, scalar, tutor_today
+from tests.support import (
+    BERLIN,
+    MON_WED_FRI,
+    Factory,
+    book,
+    pull_back,
+    request_row,
+    scalar,
+    tutor_today,
+)
 
 Conn = psycopg.Connection[Any]
 TUESDAY, WEDNESDAY = 2, 3
@@ -39,15 +48,6 @@ def accepted_series(conn: Conn, zone: str = BERLIN) -> tuple[Factory, int, int]:
     assert astegni.accept(conn, request).sessions_created == 24
     return f, tutor, request
 
-
-def pull_back(conn: Conn, request: int, days: int = 7) -> int:
-    """Leaves the series `days` short of its horizon, as if the extension had not run for that long:
-    its marker moves back and its sessions after it go. The number of sessions deleted."""
-    conn.execute("UPDATE series SET made_until = made_until - make_interval(days => %s)"
-                 " WHERE request_id = %s", (days, request))
-    return conn.execute(
-        "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
-        " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request,)).rowcount
 
 
 def snapshot(conn: Conn, request: int) -> list[tuple[Any, ...]]:
