@@ -103,12 +103,11 @@ def test_extend_commits_each_batch_of_tutors_in_a_transaction_of_its_own(conn):
 def test_extend_needs_an_autocommit_connection_outside_any_transaction(conn, db_url):
     _, _, request = accepted_series(conn)
     pull_back(conn, request)
-    with psycopg.connect(db_url) as tx:
-        with pytest.raises(NotAutocommit):
-            astegni.extend(tx)
-    with psycopg.connect(db_url, autocommit=True) as auto, auto.transaction():
-        with pytest.raises(NotAutocommit):
-            astegni.extend(auto)
+    with psycopg.connect(db_url) as tx, pytest.raises(NotAutocommit):
+        astegni.extend(tx)
+    with (psycopg.connect(db_url, autocommit=True) as auto, auto.transaction(),
+          pytest.raises(NotAutocommit)):
+        astegni.extend(auto)
     # The procedure itself refuses a transaction block, whatever the client.
     with psycopg.connect(db_url) as tx, pytest.raises(psycopg.errors.InvalidTransactionTermination):
         tx.execute("CALL astegni_extend_series()")
