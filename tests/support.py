@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,9 +24,9 @@ from astegni.migrations import upgrade as migrate
 
 __all__ = [
     "ADDIS_ABABA", "BERLIN", "MON_WED_FRI", "NOTHING", "ROOT", "SESSION_COLUMNS", "Factory", "alembic_config",
-    "assert_calendar_matches", "assert_installs_exactly", "book", "downgrade", "hour_from", "last_sunday",
-    "migrate", "next_year", "project_objects", "refusal", "request_row", "scalar", "session_dates",
-    "sessions", "slot_ahead", "tutor_today", "upcoming", "url_for_database", "written",
+    "assert_calendar_matches", "assert_installs_exactly", "book", "downgrade", "held_open", "hour_from",
+    "last_sunday", "migrate", "next_year", "project_objects", "refusal", "request_row", "scalar",
+    "session_dates", "sessions", "slot_ahead", "tutor_today", "upcoming", "url_for_database", "written",
 ]
 
 # The checkout: its docs/ and db/schema.sql (the installed package's SQL is astegni.migrations.DB_DIR).
@@ -169,6 +172,49 @@ def pull_back(conn: psycopg.Connection[Any], request: int, days: int = 7) -> int
     return conn.execute(
         "DELETE FROM sessions AS s USING series AS r WHERE r.request_id = s.request_id"
         " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request,)).rowcount
+
+
+def held_open(db_url: str, first: Callable[[psycopg.Connection[Any]], object],
+              second: Callable[[psycopg.Connection[Any]], object], *, owner: str | None = None
+              ) -> BaseException | None:
+    """Runs `first` in a transaction left open until `second`, on another (autocommit) connection, is
+    seen waiting for a lock; then commits `first` and returns `second`'s error, None when it succeeded.
+    Fails when `second` finishes without waiting: it was not serialised behind `first`. `owner`, a
+    connection string, runs `first` as another login."""
+    outcome: dict[str, BaseException] = {}
+    started = threading.Event()
+    pid: list[int] = []
+
+    def other() -> None:
+        try:
+            with psycopg.connect(db_url, autocommit=True) as b:
+                pid.append(b.info.backend_pid)
+                started.set()
+                second(b)
+        except BaseException as error:  # returned below
+            outcome["error"] = error
+        finally:
+            started.set()
+
+    with psycopg.connect(owner or db_url) as a, psycopg.connect(db_url, autocommit=True) as watch:
+        first(a)  # uncommitted
+        racer = threading.Thread(target=other)
+        racer.start()
+        started.wait(10)
+        deadline = time.monotonic() + 10
+        while not waiting(watch, pid[0] if pid else 0):
+            assert racer.is_alive() and time.monotonic() < deadline, (
+                f"the second statement did not wait for the first's lock: {outcome.get('error')!r}")
+            time.sleep(0.01)
+        a.commit()
+        racer.join(30)
+    return outcome.get("error")
+
+
+def waiting(conn: psycopg.Connection[Any], pid: int) -> bool:
+    """Whether backend `pid` is waiting for a lock (`conn` in autocommit: the view is read afresh)."""
+    return bool(scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+                             " AND wait_event_type = 'Lock'", pid))
 
 
 def book(f: Factory, tutor: int, day: dt.date, start: dt.time, end: dt.time) -> int:

@@ -119,7 +119,7 @@ def test_roles_read_no_secret_and_nothing_beyond_the_rule(conn, role):
                         "enrolled_students", "enrolled_courses", "skipped_occurrences", "acceptances",
                         "tutor_packages", "schedule_settings", "time_zone_names", "astegni_events",
                         "astegni_event_cursors", "series", "series_patterns", "tutor_time_off",
-                        "astegni_extensions"}
+                        "astegni_extensions", "astegni_alembic_version"}
     assert conn.execute("SELECT has_column_privilege(%s, 'tutor_profiles', 'timezone', 'SELECT')",
                         (role,)).fetchone() == (True,)
 
