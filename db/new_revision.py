@@ -36,11 +36,6 @@ FUNCTIONS_MAP = "db/functions/README.md"
 MADE_BY = f"Made by {TOOL}"
 LISTS = ("REPLACED", "RESIGNED", "ADDED", "DROPPED")
 DDL_FILES = ("up.sql", "down.sql", "roles.sql")
-# Functions that are entry points although a function of the rule calls them (db/functions/README.md).
-ALSO_PUBLIC = {
-    "astegni_extend_series_at": "astegni_extend_series calls it with now(), and the database owner with a"
-                                " chosen moment: tests, backfills",
-}
 
 
 class Refused(Exception):
@@ -574,6 +569,10 @@ def read_rule(root: Path) -> dict[str, RuleObject]:
     return objects
 
 
+def is_trigger_function(o: RuleObject) -> bool:
+    return o.header is not None and o.header.result.lower() == "trigger"
+
+
 def classify(objects: dict[str, RuleObject]) -> tuple[list[str], list[str], dict[str, list[str]]]:
     """(public functions, internal functions, the callers of each: functions, and triggers as
     'trigger <name>')."""
@@ -581,12 +580,8 @@ def classify(objects: dict[str, RuleObject]) -> tuple[list[str], list[str], dict
     for o in sorted(objects.values(), key=lambda o: o.name):
         for name in o.calls:
             callers[name].append(f"trigger {o.name}" if o.kind == "trigger" else o.name)
-    for name in ALSO_PUBLIC:
-        if name not in callers:
-            raise Refused(f"{TOOL}: ALSO_PUBLIC names {name}, which db/functions/ no longer has")
-    public = [name for name in sorted(callers) if name in ALSO_PUBLIC or (
-        not callers[name] and objects[name].header is not None
-        and objects[name].header.result.lower() != "trigger")]  # type: ignore[union-attr]
+    public = [name for name in sorted(callers)
+              if not callers[name] and not is_trigger_function(objects[name])]
     internal = [name for name in sorted(callers) if name not in public]
     return public, internal, callers
 
@@ -619,7 +614,6 @@ def functions_map(root: Path) -> str:
     public, internal, callers = classify(objects)
     triggers = sorted((o for o in objects.values() if o.kind == "trigger"),
                       key=lambda o: (o.trigger or {}).get("table", "") + " " + o.name)
-    also = "; ".join(f"`{name}` ({why})" for name, why in ALSO_PUBLIC.items())
     wrap = textwrap.TextWrapper(width=104, break_long_words=False, break_on_hyphens=False)
     out = [
         "# The rule's triggers and functions: a map",
@@ -631,7 +625,7 @@ def functions_map(root: Path) -> str:
         textwrap.indent(wrap.fill(
             "**Public functions** are the entry points a client calls (psql, the Python layer, a cron "
             "job): the rule's functions and procedures that no other function of the rule calls and that "
-            f"are not trigger functions (run by a trigger, or returning `trigger`); and also {also}."),
+            "are not trigger functions (run by a trigger, or returning `trigger`)."),
             "  ").replace("  **", "- **", 1),
         "- **Internal functions** are all the others: called by the rule's functions, or run by its",
         "  triggers.",

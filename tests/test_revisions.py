@@ -278,5 +278,5 @@ def test_the_map_follows_new_files_and_procedures(checkout):
             " | `astegni_on_session_insert` |") in text
     assert ("| `astegni_on_session_insert` | Trigger function (AFTER INSERT on sessions, per statement):"
             " does nothing yet. | `trigger sessions_inserted` |") in text
-    assert "astegni_on_time_off" not in text
+    assert "`astegni_on_time_off`" not in text
     assert run(checkout, "--check").returncode == 0
