@@ -19,15 +19,14 @@ from icalendar import Calendar
 import astegni
 from astegni.database import url_for_database
 from astegni.errors import AstegniError, translate
-from astegni.migrations import alembic_config, downgrade
+from astegni.migrations import alembic_config, downgrade, execute_sql_files, sql_files, sql_object
 from astegni.migrations import upgrade as migrate
 
 __all__ = [
     "ADDIS_ABABA", "BERLIN", "MON_WED_FRI", "NOTHING", "ROOT", "SESSION_COLUMNS", "Factory", "alembic_config",
-    "assert_calendar_matches", "book", "downgrade", "held_open", "hour_from", "last_sunday", "migrate",
-    "next_year",
-    "refusal", "request_row", "scalar", "session_dates", "sessions", "slot_ahead", "tutor_today",
-    "upcoming", "url_for_database", "written",
+    "assert_calendar_matches", "assert_installs_exactly", "book", "downgrade", "held_open", "hour_from",
+    "last_sunday", "migrate", "next_year", "project_objects", "refusal", "request_row", "scalar",
+    "session_dates", "sessions", "slot_ahead", "tutor_today", "upcoming", "url_for_database", "written",
 ]
 
 # The checkout: its docs/ and db/schema.sql (the installed package's SQL is astegni.migrations.DB_DIR).
@@ -263,6 +262,45 @@ def refusal(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniE
     error = translate(refused.value)
     assert error is not None, refused.value
     return error
+
+
+# The database's routines (functions and procedures alike) and triggers, each with a digest of its
+# definition; the functions of extensions (btree_gist) aside.
+PROJECT_OBJECTS = """
+SELECT 'function ' || p.proname, md5(pg_get_functiondef(p.oid))
+FROM pg_proc AS p
+WHERE p.pronamespace = 'public'::regnamespace
+  AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'trigger ' || t.tgname, md5(pg_get_triggerdef(t.oid))
+FROM pg_trigger AS t WHERE NOT t.tgisinternal
+"""
+# The app's own objects, part of the baseline (revision 0001).
+APP_OBJECTS = {"function update_enrolled_courses_updated_at",
+               "trigger trigger_update_enrolled_courses_updated_at"}
+
+
+def project_objects(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """'function NAME' (a procedure too) or 'trigger NAME': the digest of its definition. Two routines of
+    one name, which a migration creating a new signature without dropping the old one leaves, fail."""
+    rows = conn.execute(PROJECT_OBJECTS).fetchall()
+    names = [name for name, _ in rows]
+    assert len(set(names)) == len(names), f"overloads: {sorted({n for n in names if names.count(n) > 1})}"
+    return dict(rows)
+
+
+def assert_installs_exactly(url: str, functions: Path) -> None:
+    """The database at `url` holds exactly the objects the files of `functions` (db/functions/, or a
+    copy's) create, and exactly as they create them, besides the app's own."""
+    files = sql_files(functions, triggers=False) + sql_files(functions, triggers=True)
+    names = {f"{'trigger' if obj.kind == 'trigger' else 'function'} {obj.name}"
+             for obj in (sql_object(path.read_text()) for path in files)}
+    with psycopg.connect(url) as conn:
+        installed = project_objects(conn)
+        assert set(installed) == names | APP_OBJECTS
+        execute_sql_files(conn.execute, files)
+        assert project_objects(conn) == installed, f"{functions} differs from what head installs"
+        conn.rollback()
 
 
 def assert_calendar_matches(conn: psycopg.Connection[Any], data: bytes, session_ids: set[int]) -> None:
