@@ -208,6 +208,19 @@ class UpgradeBlocked(AstegniError):
         self.blockers = blockers
 
 
+class BaselineMissing(AstegniError):
+    """A database not yet adopted lacks tables or columns of the baseline (revision 0001): stamping it
+    would say it has them. `missing` lists each as (table, column), column None for a whole table."""
+
+    def __init__(self, missing: list[tuple[str, str | None]]):
+        listed = ", ".join(f"{table}.{column}" if column else table for table, column in missing)
+        super().__init__(f"the database lacks {len(missing)} tables or columns of the baseline (revision"
+                         f" 0001), nothing was changed: {listed}",
+                         hint="`astegni db adopt --sql FILE` writes the DDL that adds them; run it, then"
+                              " --apply")
+        self.missing = missing
+
+
 class RetryableConflict(AstegniError):
     """A deadlock, a serialization failure, or a tutor's lock held past the rule's lock_timeout by
     another transaction: the transaction may be retried."""

@@ -40,7 +40,7 @@ COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"],
 def cli(*args, url=None, env=None, check=True):
     """Runs the command; url=None leaves DATABASE_URL unset."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment.update(env or {}, COLUMNS="160")
+    environment.update({"COLUMNS": "160", **(env or {})})
     if url is not None:
         environment["DATABASE_URL"] = url
     result = subprocess.run([sys.executable, "-m", "astegni.cli", *args], capture_output=True,
