@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, TIMESTAMP, TSTZRANGE, ExcludeConstraint, Range
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from astegni.accept import SKIP_REASONS
+
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
 NAIVE = TIMESTAMP(timezone=False)  # the app's columns: UTC wall-clock time when the rule writes them
 NOW = text("CURRENT_TIMESTAMP")
@@ -214,7 +216,7 @@ class Session(Base):
 class SkippedOccurrence(Base):
     __tablename__ = "skipped_occurrences"
     __table_args__ = (
-        CheckConstraint("reason IN ('past', 'dst_gap', 'conflict', 'time_off')",
+        CheckConstraint(f"reason IN ({', '.join(map(repr, SKIP_REASONS))})",
                         name="skipped_occurrences_reason_check"),
         Index("skipped_occurrences_request_id_idx", "request_id"),
         # The occurrences time off held back: the extension looks for those it may make again.
