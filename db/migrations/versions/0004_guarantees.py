@@ -2,7 +2,7 @@
 bounded, scoped to the tutor; the extension in batches, the scheduler's
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0003 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 7
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 8
 replaced (a new body: CREATE OR REPLACE), 6 re-signed (a new argument list, result or kind: the old one
 dropped first), 6 added.
 
@@ -32,6 +32,7 @@ REPLACED: list[str] = [
     "astegni_on_schedule_change.sql",
     "astegni_on_session_write.sql",
     "astegni_refuse_response.sql",
+    "trigger_astegni_extensions_run.sql",
     "trigger_requested_sessions_schedule.sql",
 ]
 # A new argument list, result or kind (function or procedure; a trigger's table): the old object is
