@@ -98,8 +98,15 @@ SELECT t.timezone FROM requested_sessions AS r JOIN tutor_profiles AS t ON t.id 
 WHERE r.id = %(request_id)s::integer
 """
 # Whether the database has ever been migrated (or stamped) by this project: its own version table
-# (migrations.VERSION_TABLE), never the app's alembic_version.
-MIGRATED = "SELECT to_regclass('astegni_alembic_version') IS NOT NULL"
+# (migrations.VERSION_TABLE), never the app's alembic_version; whether this login may read it; the login,
+# quoted; the client roles it is granted (NULL: neither).
+MIGRATED = """
+SELECT v IS NOT NULL AS migrated, v IS NOT NULL AND has_table_privilege(v, 'SELECT') AS readable,
+       quote_ident(current_user) AS login,
+       (SELECT string_agg(rolname, ' and ' ORDER BY rolname) FROM pg_roles
+        WHERE rolname IN ('astegni_app', 'astegni_admin') AND pg_has_role(oid, 'USAGE')) AS roles
+FROM to_regclass('astegni_alembic_version') AS t(v)
+"""
 # The database's revision of this project's migrations.
 REVISION = "SELECT version_num FROM astegni_alembic_version"
 
