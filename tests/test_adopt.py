@@ -133,11 +133,12 @@ def test_a_session_deleted_for_want_of_a_course_is_kept_while_anything_reference
     report = adopt.inspect(live_db)
     assert report.failure is not None and not report.ready
     assert "rows of attendance reference sessions 5 (attendance_session_id_fkey)" in report.failure
-    with psycopg.connect(live_db) as conn, pytest.raises(psycopg.errors.RaiseException):
+    with pytest.raises(psycopg.errors.RaiseException), psycopg.connect(live_db) as conn:  # one transaction
         for blocker in report.blockers:
             conn.execute(blocker["resolution"])
     with psycopg.connect(live_db, autocommit=True) as conn:
         assert scalar(conn, "SELECT count(*) FROM attendance JOIN sessions ON id = session_id") == 1
+        assert scalar(conn, "SELECT count(*) FROM enrolled_courses") == 3
         conn.execute("UPDATE sessions SET enrolled_courses_id = 10 WHERE id = 5")  # given its course
     assert adopt.inspect(live_db).failure is None
 
