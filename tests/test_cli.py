@@ -183,6 +183,12 @@ def test_every_client_command_runs_as_a_login_of_a_client_role(conn, db_url, see
         (request, "cancelled"), (other, "rejected")]
 
 
+def test_the_schedulers_login_runs_the_extension(conn, db_url, seeded, logins):
+    """The cron job's login, granted astegni_scheduler alone: it reads the revision and extends."""
+    assert cli("extend", url=as_login(db_url, logins["scheduler"])).stdout.strip() == (
+        "extended 0 series: 0 sessions made")
+
+
 # Every command but `astegni db upgrade/downgrade/adopt`, with arguments it accepts.
 CLIENT_COMMANDS = [["accept", "1"], ["reject", "1"], ["cancel", "1"], ["preview", "1"],
                    ["sessions", "--tutor", "1"], ["ical", "--student", "1"], ["listen"], ["extend"],
