@@ -130,7 +130,8 @@ class NoStudent(AstegniError):
 
 
 class InvalidSchedule(AstegniError):
-    """A malformed schedule; `field` and `value` name what is wrong."""
+    """A malformed value: a schedule's (or a session's times set by hand), or a reason longer than
+    2,000 characters; `field` and `value` name what is wrong (a long text's `value` is its start)."""
 
     sqlstate = "AS005"
 

@@ -268,6 +268,7 @@ def test_reschedule_refusals(conn, change):
         (InvalidSchedule, "days", {"days": ["Mon", "Funday"]}),
         (InvalidSchedule, "days", {"days": []}),
         (InvalidSchedule, "end_time", {"start_time": dt.time(18), "end_time": dt.time(18)}),
+        (InvalidSchedule, "end_time", {"start_time": dt.time(18), "end_time": dt.time(17)}),  # 23 hours
     ]
     for cls, field, arguments in cases:
         arguments = {"from_date": today, **arguments}
