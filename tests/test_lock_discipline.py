@@ -167,3 +167,19 @@ def test_an_accepted_request_keeps_its_tutor(conn):
         conn.execute("UPDATE requested_sessions SET tutor_id = %s WHERE id = %s", (other, request))
     refusal = astegni.errors.translate(raw.value)
     assert isinstance(refusal, ImmutableRequest) and refusal.field == "tutor_id"
+
+
+def test_the_reasons_of_an_end_and_a_time_off_are_bounded(conn):
+    f = Factory(conn)
+    tutor = f.tutor(BERLIN)
+    request = series(conn, f, tutor)
+    today = tutor_today(conn, BERLIN)
+    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
+    for call in (lambda: astegni.end_series(conn, request, today, "x" * 2001),
+                 lambda: astegni.add_time_off(conn, tutor, starts, starts + dt.timedelta(days=1), "x" * 2001)):
+        with pytest.raises(InvalidSchedule) as refused:
+            call()
+        assert (refused.value.field, refused.value.detail["length"]) == ("reason", 2001)
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = 'scheduled'",
+                  request) == 24
+    assert scalar(conn, "SELECT count(*) FROM tutor_time_off") == 0

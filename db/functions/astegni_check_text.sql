@@ -1,7 +1,8 @@
 -- Refuses a free text (a reason given for rejecting, cancelling, ending or taking time off) longer than
 -- 2,000 characters, naming p_field; p_detail adds the facts of where it was written (e.g. request_id).
 -- The refusal quotes only the text's first 40 characters and its length, never the whole of it.
--- Called by astegni_on_request_reasons (requested_sessions' rejected_reason and cancelled_reason).
+-- Called by astegni_on_request_reasons (requested_sessions' rejected_reason and cancelled_reason),
+-- astegni_end_series (the series' ended reason) and astegni_add_time_off (the time off's reason).
 -- Raises AS005 (invalid value).
 CREATE OR REPLACE FUNCTION public.astegni_check_text(p_field text, p_value text, p_detail jsonb)
 RETURNS void
