@@ -175,8 +175,9 @@ def test_the_reasons_of_an_end_and_a_time_off_are_bounded(conn):
     request = series(conn, f, tutor)
     today = tutor_today(conn, BERLIN)
     starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
+    ends = starts + dt.timedelta(days=1)
     for call in (lambda: astegni.end_series(conn, request, today, "x" * 2001),
-                 lambda: astegni.add_time_off(conn, tutor, starts, starts + dt.timedelta(days=1), "x" * 2001)):
+                 lambda: astegni.add_time_off(conn, tutor, starts, ends, "x" * 2001)):
         with pytest.raises(InvalidSchedule) as refused:
             call()
         assert (refused.value.field, refused.value.detail["length"]) == ("reason", 2001)
