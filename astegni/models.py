@@ -364,10 +364,13 @@ class ScheduleSettings(Base):
                         name="schedule_settings_weeks_horizon_check"),
         CheckConstraint("session_limit >= 1 AND session_limit <= 100000",
                         name="schedule_settings_session_limit_check"),
+        CheckConstraint("max_session_minutes >= 1 AND max_session_minutes <= 1440",
+                        name="schedule_settings_max_session_minutes_check"),
     )
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     weeks_horizon: Mapped[int] = mapped_column(Integer, server_default=text("8"))
     session_limit: Mapped[int] = mapped_column(Integer, server_default=text("200"))
+    max_session_minutes: Mapped[int] = mapped_column(Integer, server_default=text("480"))
 
 
 class TimeZoneName(Base):

@@ -207,12 +207,18 @@ def catalog_extras(url: str) -> set[tuple[str, str]]:
         return set(conn.execute(CATALOG_EXTRAS).fetchall())
 
 
+# Not in the dump, but the app's handler could leave one: a session whose course is gone.
+SESSION_WITHOUT_A_COURSE = """
+INSERT INTO sessions (id, session_date, start_time, end_time, duration, topics)
+VALUES (5, '2026-02-21', '15:00', '16:00', 60, '[]')
+"""
+
+
 def test_a_session_without_a_course_is_listed_with_its_resolution(live_db):
-    """Not in the dump, but the app's handler could leave one: the dry run lists it, and its resolution
-    (delete it, unless its course is known) lets the upgrade through."""
+    """The dry run lists it, and its resolution (delete it, unless its course is known) lets the upgrade
+    through."""
     with psycopg.connect(live_db, autocommit=True) as conn:
-        conn.execute("INSERT INTO sessions (id, session_date, start_time, end_time, duration, topics)"
-                     " VALUES (5, '2026-02-21', '15:00', '16:00', 60, '[]')")
+        conn.execute(SESSION_WITHOUT_A_COURSE)
     report = adopt.inspect(live_db)
     [_courses_twice, no_course] = report.blockers
     assert no_course["problem"].startswith("sessions that belong to no course")
@@ -222,6 +228,65 @@ def test_a_session_without_a_course_is_listed_with_its_resolution(live_db):
     with psycopg.connect(live_db, autocommit=True) as conn:
         conn.execute(report.sql)
     assert adopt.inspect(live_db).ready
+
+
+# Tables of the app's own that hang on rows a resolution deletes: course 11 (the duplicate of 9) and a
+# duplicate enrolment 3 (of 1) added here. courseworks' key sets NULL on delete; course_notes' keys
+# cascade, one of them on two columns.
+HANGING_ROWS = """
+INSERT INTO enrolled_students (id, tutor_id, student_id, package_id) VALUES (3, 1, 1, 1);
+CREATE TABLE courseworks (id serial PRIMARY KEY, title text NOT NULL,
+                          course_id integer REFERENCES enrolled_courses (id) ON DELETE SET NULL);
+ALTER TABLE enrolled_courses ADD CONSTRAINT enrolled_courses_course_tutor_key UNIQUE (id, tutor_id);
+CREATE TABLE course_notes (id serial PRIMARY KEY, body text NOT NULL, course_id integer NOT NULL,
+                           tutor_id integer NOT NULL,
+                           enrolment_id integer REFERENCES enrolled_students (id) ON DELETE CASCADE,
+                           FOREIGN KEY (course_id, tutor_id) REFERENCES enrolled_courses (id, tutor_id)
+                               ON DELETE CASCADE);
+INSERT INTO courseworks (title, course_id) VALUES ('Essay', 11);
+INSERT INTO course_notes (body, course_id, tutor_id, enrolment_id) VALUES ('Bring a calculator', 11, 1, 3);
+"""
+
+
+def test_what_references_a_deleted_duplicate_follows_the_row_kept(live_db, tmp_path):
+    """Each foreign key in the catalogue that references a duplicate the resolution deletes, whatever
+    its ON DELETE, is pointed at the row kept first: nothing loses its course or enrolment."""
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute(HANGING_ROWS)
+    resolve = tmp_path / "resolve.sql"
+    report = cli("db", "adopt", "--sql", str(resolve), url=live_db, check=False)
+    assert "2 rows stop the upgrade" in report.stdout
+    assert "UPDATE courseworks SET course_id = 9 WHERE course_id IN (11);" in report.stdout
+    assert "UPDATE course_notes SET enrolment_id = 1 WHERE enrolment_id IN (3);" in report.stdout
+    assert "The upgrade would fail" not in report.stdout
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute(resolve.read_text())
+    cli("db", "adopt", "--apply", url=live_db)
+    with psycopg.connect(live_db) as conn:
+        assert scalar(conn, "SELECT count(*) FROM enrolled_courses WHERE id = 11") == 0
+        assert conn.execute("SELECT title, course_id FROM courseworks").fetchall() == [("Essay", 9)]
+        assert conn.execute("SELECT course_id, tutor_id, enrolment_id FROM course_notes").fetchall() == [
+            (9, 1, 1)]
+
+
+def test_a_session_deleted_for_want_of_a_course_is_kept_while_anything_references_it(live_db):
+    """No row takes the place of session 5 (it has no course): its resolution stops, changing nothing,
+    while a row still references it, and names that row's table and key."""
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute(SESSION_WITHOUT_A_COURSE)
+        conn.execute("CREATE TABLE attendance (session_id integer REFERENCES sessions (id)"
+                     " ON DELETE CASCADE); INSERT INTO attendance VALUES (5)")
+    report = adopt.inspect(live_db)
+    assert report.failure is not None and not report.ready
+    assert "rows of attendance reference sessions 5 (attendance_session_id_fkey)" in report.failure
+    with pytest.raises(psycopg.errors.RaiseException), psycopg.connect(live_db) as conn:  # one transaction
+        for blocker in report.blockers:
+            conn.execute(blocker["resolution"])
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        assert scalar(conn, "SELECT count(*) FROM attendance JOIN sessions ON id = session_id") == 1
+        assert scalar(conn, "SELECT count(*) FROM enrolled_courses") == 3
+        conn.execute("UPDATE sessions SET enrolled_courses_id = 10 WHERE id = 5")  # given its course
+    assert adopt.inspect(live_db).failure is None
 
 
 def test_apply_on_a_database_with_blockers_stops_and_changes_nothing(live_db):
