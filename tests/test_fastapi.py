@@ -16,6 +16,7 @@ import json
 import logging
 import queue
 import time
+import tomllib
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from astegni.fastapi import HTTP_STATUS, install_exception_handlers, router
 from tests.asgi import serving
 from tests.support import (
     NOTHING,
+    ROOT,
     Factory,
     answer_of,
     book,
@@ -424,6 +426,16 @@ def test_a_user_who_is_not_a_tutor_gets_the_old_403(api: Api, conn: Conn, hooked
     assert_answer(response, 403, {"detail": "Only tutors can accept/reject session requests"})
     assert request_row(conn, request)["status"] == "pending"
     assert written(conn) == NOTHING
+
+
+def test_the_fastapi_extras_floor_is_the_version_ci_tests() -> None:
+    """The extra admits the live app's pins, and CI runs these tests on exactly them (.ci/run)."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["fastapi"] == ["fastapi>=0.104,<1"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "'fastapi==0.104.1' 'pydantic==2.4.2'" in ci
+    for module in ("tests/test_fastapi.py", "tests/test_fastapi_handlers.py", "tests/test_app_handler.py"):
+        assert module in ci
 
 
 def test_every_refusal_of_the_rule_has_an_http_status() -> None:
