@@ -49,7 +49,7 @@ from astegni import aio
 from astegni.accept import Acceptance
 from astegni.accept import accept as accept_sync
 from astegni.accept import reject as reject_sync
-from astegni.errors import BY_SQLSTATE, AstegniError, RetryableConflict, from_database
+from astegni.errors import AstegniError, RetryableConflict, from_database
 
 __all__ = ["HTTP_STATUS", "PATH", "OnAccepted", "StatusUpdate", "install_exception_handlers", "router"]
 
@@ -77,7 +77,7 @@ HTTP_STATUS: dict[str, int] = {
     "AS015": 409,  # SeriesEnded: rescheduling or ending past the series' last date
     "AS016": 422,  # InvalidTimeOff: time off that is empty or unbounded
 }
-# A refusal of the rule this version does not know (a database migrated by a later one): class AS0.
+# A refusal of the rule this version does not know (a database migrated by a later one): AS0xx.
 RULE_SQLSTATE = re.compile(r"AS0[0-9A-Z]{2}")
 UNKNOWN_REFUSAL_STATUS = 409
 RETRY_AFTER_SECONDS = 1
@@ -96,6 +96,8 @@ OnAccepted = Callable[[Any, Acceptance], object]
 
 # What a refusal is answered with: status, detail, headers.
 Answer = tuple[int, dict[str, Any], dict[str, str]]
+# A Starlette exception handler: (request, exception) -> Response, or an awaitable of one.
+Handler = Callable[[Request, Any], Any]
 
 
 class StatusUpdate(BaseModel):
@@ -243,7 +245,7 @@ def _refusal(error: BaseException) -> Answer | None:
     code = mapped.sqlstate or mapped.detail.get("sqlstate") or ""
     if code in HTTP_STATUS:
         return HTTP_STATUS[code], _detail(code, mapped.message, mapped.field, mapped.value), {}
-    if RULE_SQLSTATE.fullmatch(code) and code not in BY_SQLSTATE:
+    if RULE_SQLSTATE.fullmatch(code):
         return UNKNOWN_REFUSAL_STATUS, _detail(code, mapped.message), {}
     return None
 
@@ -251,9 +253,6 @@ def _refusal(error: BaseException) -> Answer | None:
 def _detail(code: str | None, message: str, field: str | None = None,
             value: str | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "field": field, "value": value}
-
-
-Handler = Callable[[Request, Any], Any]
 
 
 def install_exception_handlers(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
+from psycopg import sql
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -141,6 +142,13 @@ def make_app(target: Target) -> FastAPI:
         with psycopg.connect(target.db_url) as conn:
             astegni.end_series(conn, request_id, last_date)
         return {"success": True}
+
+    @app.get("/unwrapped/raise/{sqlstate}")
+    def raise_sqlstate(sqlstate: str) -> dict[str, Any]:
+        with psycopg.connect(target.db_url) as conn:
+            conn.execute(sql.SQL("DO $$ BEGIN RAISE EXCEPTION 'refused by a later rule'"
+                                 " USING ERRCODE = {}; END $$").format(sql.Literal(sqlstate)))
+        return {}
 
     @app.get("/wrapped/division")
     async def wrapped_division() -> dict[str, Any]:
@@ -293,3 +301,13 @@ def test_a_tutor_locked_past_the_lock_timeout_is_503(http: httpx.Client, conn: C
         "code": "55P03", "message": "The database was busy with a concurrent change; try again",
         "field": None, "value": None}}
     assert sessions_of(conn, courses.other_course) == 1
+
+
+def test_a_refusal_of_a_later_rule_is_a_409_and_another_class_untouched(http: httpx.Client) -> None:
+    """A database migrated by a later version raises AS0xx codes this one does not know."""
+    later = http.get("/unwrapped/raise/AS099")
+    assert (later.status_code, later.json()) == (409, {"detail": {
+        "code": "AS099", "message": "refused by a later rule", "field": None, "value": None}})
+
+    other = http.get("/unwrapped/raise/AS100")
+    assert (other.status_code, other.text) == (500, "Internal Server Error")
