@@ -357,6 +357,7 @@ def demo(
 
 
 # ---- dates -------------------------------------------------------------------------------------
+# The parsers' names are what typer before 0.29 shows as the type: <date>, <moment>.
 
 # The one way a date is written, in help and in errors.
 DATE = "YYYY-MM-DD"
@@ -365,7 +366,7 @@ DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MOMENT_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})?)?")
 
 
-def _date(value: str) -> dt.date:
+def date(value: str) -> dt.date:
     """A date written YYYY-MM-DD that exists (2027-02-30 does not)."""
     if not DATE_SHAPE.fullmatch(value):
         raise typer.BadParameter(f"{value!r} is not a date {DATE}")
@@ -375,7 +376,7 @@ def _date(value: str) -> dt.date:
         raise typer.BadParameter(f"no such date: {value}") from None
 
 
-def _moment(value: str) -> dt.datetime:
+def moment(value: str) -> dt.datetime:
     """A date (its midnight) or a date and time, YYYY-MM-DD[THH:MM[+HH:MM]], that exists."""
     if not MOMENT_SHAPE.fullmatch(value):
         raise typer.BadParameter(f"{value!r} is not a date {DATE} or a time {DATE}THH:MM")
@@ -500,7 +501,7 @@ def end_series(
     ctx: typer.Context,
     request_id: int,
     last_date: Annotated[dt.date, typer.Argument(
-        parser=_date, metavar="LAST_DATE",
+        parser=date, metavar="LAST_DATE",
         help="The series' last day (YYYY-MM-DD, on the tutor's calendar): its sessions after it are"
              " cancelled.")],
     reason: ReasonOption = None,
@@ -534,7 +535,7 @@ def reschedule(
     ctx: typer.Context,
     request_id: int,
     from_date: Annotated[dt.date, typer.Option(
-        "--from", parser=_date, metavar=DATE,
+        "--from", parser=date, metavar=DATE,
         help="The first day the new days and times apply to (the tutor's calendar; today if earlier).")],
     days: Annotated[str | None, typer.Option(
         "--days", metavar="DAYS", help="The new weekdays, comma-separated (Mon,Wed or Monday,Wednesday);"
@@ -594,11 +595,11 @@ def time_off_add(
     ctx: typer.Context,
     tutor_id: int,
     start: Annotated[dt.datetime, typer.Argument(
-        parser=_moment, metavar="START",
+        parser=moment, metavar="START",
         help=f"When it starts: {DATE} or {DATE}THH:MM on the tutor's wall clock ({DATE}THH:MM+HH:MM with"
              " an offset).")],
     end: Annotated[dt.datetime, typer.Argument(
-        parser=_moment, metavar="END",
+        parser=moment, metavar="END",
         help="When it ends (excluded), written as START is: a date alone is its midnight, so 2027-03-08 ends"
              " as the 7th does.")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept with the time off).")] = None,
@@ -680,9 +681,9 @@ def list_sessions(
     tutor: Annotated[int | None, typer.Option("--tutor", help="Tutor profile id.")] = None,
     student: Annotated[int | None, typer.Option("--student", help="Student profile id.")] = None,
     start: Annotated[dt.date | None, typer.Option(
-        "--from", parser=_date, metavar=DATE, help="First day shown (in --tz).")] = None,
+        "--from", parser=date, metavar=DATE, help="First day shown (in --tz).")] = None,
     end: Annotated[dt.date | None, typer.Option(
-        "--to", parser=_date, metavar=DATE, help="Last day shown (in --tz), on or after --from.")] = None,
+        "--to", parser=date, metavar=DATE, help="Last day shown (in --tz), on or after --from.")] = None,
     tz: Annotated[str | None, typer.Option(
         "--tz", help="Time zone of the viewer (default: the tutor's with --tutor, else UTC).")] = None,
     database_url: UrlOption = None,
