@@ -36,6 +36,11 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
   the floor, in a clone with the triggers on `sessions` and `astegni_extensions` disabled, is one
   hand-written statement: the sessions in (marker, new horizon] in one `INSERT ... SELECT`, the
   markers moved, one `'extended'` event per series and the run's `astegni_extensions` row.
+- **Acceptances behind the extension** (figure 9): the same series, each a week short of its horizon,
+  and one pending Saturday request per tutor. `CALL astegni_extend_series()` runs (a transaction per
+  batch of about 200 series, each locking only its own tutors) while one client accepts those
+  requests one by one, tutors in random order, until the extension ends: the p99 of those accepts,
+  budget 100 ms, beside the p99 of as many accepts with no extension running.
 - **Workload**: ten requests per tutor, each at its own hour (no clashes), two packages per tutor,
   four time zones; a third each of recurring Monday/Wednesday/Friday (24 sessions), recurring
   Tuesday/Thursday (16) and 20 specific dates (20). Single accepts and the extension use
