@@ -27,7 +27,8 @@ from pathlib import Path
 LOG_ENV = "ASTEGNI_RELIABILITY_LOG"
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ["tests/test_properties.py", "tests/test_series_properties.py", "tests/test_concurrency.py",
-          "tests/test_faults.py", "tests/test_hostile.py", "tests/test_adversary.py"]
+          "tests/test_race_matrix.py", "tests/test_faults.py", "tests/test_hostile.py",
+          "tests/test_adversary.py"]
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 
 
@@ -103,6 +104,17 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| concurrent clients accepting shared bookings of one course, rosters overlapping | "
         f"{f['concurrency_clients:shared_bookings']} clients, "
         f"{f['concurrency_shared_booking_requests']} requests: every roster student enrolled once |",
+        f"| race matrix: operations that book or free a tutor's time, each alone on the starting state "
+        f"(it succeeds and changes it) | {f['race_operations']} |",
+        f"| &nbsp;&nbsp;held cases: every ordered pair, A's transaction held open while B runs "
+        f"| {f['race_cases:held']:,} |",
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B was seen waiting on a lock | {f['race_waits_seen']:,} |",
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which another tutor's acceptance completed while A was held "
+        f"| {f['race_other_tutor_accepted']:,} |",
+        f"| &nbsp;&nbsp;random cases: a seeded pair released together after seeded delays "
+        f"| {f['race_cases:random']:,} |",
+        f"| &nbsp;&nbsp;cases whose database equalled a serial order (held: exactly A;B) "
+        f"| {f['race_serial_matches']:,} |",
         f"| backends terminated (`pg_terminate_backend`) mid bulk acceptance | "
         f"{f['faults_backend_terminated']} |",
         f"| clients whose connection was killed inside `astegni.accept` | "
@@ -152,6 +164,20 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "every occurrence up to the horizon exactly once, nothing beyond it.",
         "- `tests/test_concurrency.py`: 16 autocommit connections race; no deadlock or "
         "serialization error escapes the Python layer.",
+        "- `tests/test_race_matrix.py`: the race matrix (harness in `tests/races.py`). One table lists "
+        "every operation that books or frees a tutor's time: acceptance (a series and specific "
+        "dates), cancellation, two reschedules, an end, time off added, moved and removed, the "
+        "extension, a zone change, a session inserted and one moved by hand. Each ordered pair (an "
+        "operation with itself included) runs on a starting state of its own (an accepted Mon/Wed/Fri "
+        "series whose marker is two weeks behind, time off over two of its sessions, two pending "
+        "requests whose dates it overlaps, another tutor with a pending request). Held: A's "
+        "transaction stays open, B must be seen waiting on a lock in `pg_stat_activity`, the other "
+        "tutor's acceptance must complete meanwhile, then A commits. Random: both released together "
+        "after seeded delays. The tutor's sessions, skipped occurrences, series, patterns, time off, "
+        "requests, enrolments and zone, and the SQLSTATE each operation raised, must then equal a "
+        "serial order's (held: exactly A;B), with no raw error, and the series invariants of "
+        "`tests/reference.py` hold (each live session is its pattern's, no occurrence lost, no "
+        "double or overlapping session, both time pairs agree).",
         "- `tests/test_faults.py`: faults are injected once the acceptance is observed writing "
         "(the sessions file grew, or the backend holds a transaction id and waits on a lock); "
         "afterwards every request is accepted with all its sessions or pending with none, and "

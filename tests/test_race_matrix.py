@@ -1,0 +1,84 @@
+"""The race matrix: every ordered pair of the operations that book or free a tutor's time (tests/races.py's
+OPERATIONS, an operation with itself included), raced on one tutor, must leave the database as one of the
+two serial orders would, with no raw error, no false refusal and no broken invariant.
+
+- held (every pair, the default run): A's transaction is left open, B must be seen waiting on a lock,
+  another tutor's acceptance must complete meanwhile; the database must then be exactly A;B's.
+- random (a few seeds by default, many under `pytest -m thorough`): A and B released together after
+  small seeded delays; the database must be A;B's or B;A's.
+
+A new operation joins the matrix by adding its entry to OPERATIONS.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import _fresh_database
+from tests.races import (
+    OPERATIONS,
+    Case,
+    Matrix,
+    Operation,
+    Outcome,
+    judge,
+    pairs,
+    report,
+)
+from tests.reliability_report import record
+
+QUICK_SEEDS = range(6)
+THOROUGH_SEEDS = range(6, 1006)
+
+
+@pytest.fixture(scope="module")
+def matrix(server_url: str, template_db: str) -> Iterator[Matrix]:
+    """The matrix's database: every case builds its starting state there."""
+    for url in _fresh_database(server_url, template_db):
+        runner = Matrix(url)
+        yield runner
+        runner.close()
+
+
+def _checked(case: Case) -> None:
+    problems = judge(case)
+    record(f"race_cases:{case.mode}", 1)
+    record("race_waits_seen", 1 if case.waited else 0)
+    record("race_serial_matches", 0 if case.matched is None else 1)
+    record("race_other_tutor_accepted", 1 if case.mode == "held" and case.other_tutor is None else 0)
+    if problems:
+        pytest.fail(report(case, problems), pytrace=False)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=str)
+def test_each_operation_alone_succeeds_and_changes_the_tutors_state(matrix: Matrix, op: Operation) -> None:
+    """The starting state gives every operation work: alone, it succeeds and changes the snapshot."""
+    before, outcome, after, broken = matrix.alone(op)
+    record("race_operations", 1)
+    assert outcome == Outcome(), f"{op} on the starting state: {outcome}"
+    assert after.tables != before.tables, f"{op} changed nothing"
+    assert broken == []
+
+
+@pytest.mark.parametrize(("a", "b"), pairs(), ids=lambda op: str(op).replace(" ", "_"))
+def test_held(matrix: Matrix, a: Operation, b: Operation) -> None:
+    _checked(matrix.held(a, b))
+
+
+def _random(matrix: Matrix, seed: int) -> None:
+    a, b = random.Random(seed).choice(pairs())
+    _checked(matrix.raced(a, b, seed))
+
+
+@pytest.mark.parametrize("seed", QUICK_SEEDS)
+def test_random(matrix: Matrix, seed: int) -> None:
+    _random(matrix, seed)
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("seed", THOROUGH_SEEDS)
+def test_random_thorough(matrix: Matrix, seed: int) -> None:
+    _random(matrix, seed)
