@@ -8,7 +8,7 @@ awaited:
     async with await psycopg.AsyncConnection.connect(URL) as conn:
         result = await astegni.aio.accept(conn, 42, tutor_id=7)
 
-Each is one round trip (`extend`: two, the run and then its log) and none commits: the caller owns the
+Each is one round trip and none commits but `extend` (batch by batch): the caller owns the
 transaction. An AsyncSession is flushed first and expired after, as a Session is; a deadlock is retried
 only on an autocommit psycopg connection, as in the sync API (astegni/connection.py).
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from astegni import queries
 from astegni.accept import Acceptance, Cancellation, Rejection
-from astegni.connection import fetch_async
+from astegni.connection import fetch_async, fetch_committing_async
 from astegni.preview import PreviewRow
 from astegni.series import Extension
 
@@ -58,7 +58,7 @@ async def preview(conn: AsyncConn, request_id: int) -> list[PreviewRow]:
 
 
 async def extend(conn: AsyncConn) -> Extension:
-    """Brings every live series to its horizon now (astegni_extend_series) and reports the run."""
-    [run] = await fetch_async(conn, queries.EXTEND, {})
-    [row] = await fetch_async(conn, queries.EXTENSION_AT, {"at": run["at"]})
+    """Brings every live series to its horizon now, committing batch by batch (an autocommit
+    connection outside any transaction), and reports the run."""
+    [row] = await fetch_committing_async(conn, queries.EXTEND, {})
     return Extension.from_row(row)

@@ -265,7 +265,7 @@ def demo(
 # ---- responses ---------------------------------------------------------------------------------
 
 TutorOption = Annotated[int | None, typer.Option("--tutor", help="Act as this tutor (profile id):"
-                                                 " another tutor's request is not found.")]
+                                                 " another tutor's request or time off is not found.")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Told to the student.")]
 
 
@@ -360,11 +360,13 @@ def extend(ctx: typer.Context) -> None:
     """Brings every live series to its horizon now, once: for cron or a systemd timer (hourly is plenty;
     a run that finds nothing to do makes nothing). See docs/series.md.
 
+    It commits batch by batch, so that no tutor waits for the whole run; the login needs the
+    astegni_scheduler role.
+
     Example: astegni extend   (crontab: 17 * * * * DATABASE_URL=postgresql://astegni@/astegni astegni extend)
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx), autocommit=True) as conn:
         run = astegni.extend(conn)
-        conn.commit()
     console.print(run.explanation, highlight=False)
 
 
@@ -377,14 +379,15 @@ def end_series(
         help="The series' last day (YYYY-MM-DD, on the tutor's calendar): its sessions after it are"
              " cancelled.")],
     reason: ReasonOption = None,
+    tutor: TutorOption = None,
 ) -> None:
     """Ends a series after LAST_DATE: it makes nothing later, and its sessions after that date that have
     not started are cancelled (kept, marked 'series_ended').
 
-    Example: astegni end-series 42 2027-06-30 --reason "School year over"
+    Example: astegni end-series 42 2027-06-30 --reason "School year over" --tutor 7
     """
     with _connect(_url(ctx)) as conn:
-        cancelled = astegni.end_series(conn, request_id, last_date.date(), reason)
+        cancelled = astegni.end_series(conn, request_id, last_date.date(), reason, tutor_id=tutor)
         conn.commit()
     _record(f"Series {request_id} ended", {
         "last date": last_date.date(), "reason": reason, "sessions cancelled": cancelled})
@@ -418,6 +421,7 @@ def reschedule(
         help="The new end time (the tutor's wall clock); default: the current one.")] = None,
     preview: Annotated[bool, typer.Option(
         "--preview", help="Show what the change would do; write nothing.")] = False,
+    tutor: TutorOption = None,
 ) -> None:
     """Changes a series' days and times from a date on ("this and all following"), showing each date's
     outcome: keep, move, create, cancel or skip.
@@ -429,7 +433,7 @@ def reschedule(
     change = astegni.preview_reschedule if preview else astegni.reschedule
     with _connect(_url(ctx)) as conn:
         rows = change(conn, request_id, from_date.date(), days=weekdays, start_time=start_time,
-                      end_time=end_time)
+                      end_time=end_time, tutor_id=tutor)
         if not preview:
             conn.commit()
         zone = _request_zone(conn, request_id)
@@ -489,13 +493,13 @@ def time_off_add(
 
 
 @time_off_app.command("remove")
-def time_off_remove(ctx: typer.Context, time_off_id: int) -> None:
+def time_off_remove(ctx: typer.Context, time_off_id: int, tutor: TutorOption = None) -> None:
     """Removes a time off: the next `astegni extend` makes again the sessions it held back.
 
-    Example: astegni time-off remove 3
+    Example: astegni time-off remove 3 --tutor 7
     """
     with _connect(_url(ctx)) as conn:
-        removed = astegni.remove_time_off(conn, time_off_id)
+        removed = astegni.remove_time_off(conn, time_off_id, tutor_id=tutor)
         conn.commit()
     if not removed:
         raise NotFound(f"time off {time_off_id} does not exist", detail={"time_off_id": time_off_id},

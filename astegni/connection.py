@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.orm import Session as ORMSession
 
-from astegni.errors import RetryableConflict, translate
+from astegni.errors import RETRIED_SQLSTATES, NotAutocommit, RetryableConflict, translate
 
 if TYPE_CHECKING:
     # Imported when needed only: SQLAlchemy's asyncio extension requires greenlet, which a caller on
@@ -46,6 +46,35 @@ def fetch(conn: Conn, sql: str, params: dict[str, Any]) -> list[Row]:
         except (psycopg.Error, sqlalchemy.exc.DBAPIError) as error:
             _raise_unless_retried(error, retry_left=attempt + 1 < attempts)
     raise AssertionError("unreachable")
+
+
+def fetch_committing(conn: Conn, sql: str, params: dict[str, Any]) -> list[Row]:
+    """`fetch` for a statement that commits as it goes (a procedure that commits between batches):
+    PostgreSQL runs it only outside a transaction block, so the connection must be in autocommit mode
+    and idle (a SQLAlchemy one with isolation_level="AUTOCOMMIT")."""
+    driver = conn.connection.driver_connection if isinstance(conn, SAConnection) else (
+        conn.connection().connection.driver_connection if isinstance(conn, ORMSession) else conn)
+    assert isinstance(driver, psycopg.Connection)
+    _require_autocommit(driver)
+    return fetch(conn, sql, params)
+
+
+async def fetch_committing_async(conn: AsyncConn, sql: str, params: dict[str, Any]) -> list[Row]:
+    """`fetch_committing` on an asyncio connection."""
+    if isinstance(conn, psycopg.AsyncConnection):
+        _require_autocommit(conn)
+        return await fetch_async(conn, sql, params)
+    if isinstance(conn, _sqlalchemy_async()):
+        return await conn.run_sync(fetch_committing, sql, params)
+    return await fetch_async(conn, sql, params)  # refuses the connection's type
+
+
+def _require_autocommit(driver: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
+    if not driver.autocommit or driver.info.transaction_status != TransactionStatus.IDLE:
+        raise NotAutocommit("the extension commits batch by batch, so it runs on an autocommit connection"
+                            " outside any transaction",
+                            hint="psycopg.connect(url, autocommit=True), or SQLAlchemy's"
+                                 ' execution_options(isolation_level="AUTOCOMMIT")')
 
 
 async def fetch_async(conn: AsyncConn, sql: str, params: dict[str, Any]) -> list[Row]:
@@ -81,7 +110,9 @@ def _raise_unless_retried(error: Exception, *, retry_left: bool) -> None:
     mapped = translate(error)
     if mapped is None:
         raise error
-    if isinstance(mapped, RetryableConflict) and retry_left:
+    # A lock that timed out has already waited: retried at once it would only wait again.
+    retried = isinstance(mapped, RetryableConflict) and mapped.detail["sqlstate"] in RETRIED_SQLSTATES
+    if retried and retry_left:
         return
     raise mapped from error
 

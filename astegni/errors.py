@@ -60,6 +60,11 @@ class Unreachable(AstegniError):
         return cls(f"cannot reach the database {where}: {_one_line(str(error))}")
 
 
+class NotAutocommit(AstegniError):
+    """A call that commits as it goes (the extension, batch by batch) was given a connection that is
+    not in autocommit mode, or is inside a transaction."""
+
+
 class NotMigrated(AstegniError):
     """The database is not at the migrations' head."""
 
@@ -204,7 +209,8 @@ class UpgradeBlocked(AstegniError):
 
 
 class RetryableConflict(AstegniError):
-    """A deadlock or serialization failure: PostgreSQL says the transaction may be retried."""
+    """A deadlock, a serialization failure, or a tutor's lock held past the rule's lock_timeout by
+    another transaction: the transaction may be retried."""
 
 
 BY_SQLSTATE: dict[str, type[AstegniError]] = {
@@ -215,7 +221,10 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
                 SeriesEnded, InvalidTimeOff)
     if cls.sqlstate
 }
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# Deadlock and serialization failure: PostgreSQL says a retry is safe at once.
+RETRIED_SQLSTATES = frozenset({"40001", "40P01"})
+# The rule waited its lock_timeout for a tutor's lock (astegni_lock_tutors): retry later.
+LOCK_TIMEOUT = "55P03"
 EXCLUSION_VIOLATION = "23P01"
 
 
@@ -232,7 +241,10 @@ def translate(error: BaseException) -> AstegniError | None:
     if cls is not None:
         detail = _detail(diag.message_detail)
         return cls(message, detail=detail, hint=diag.message_hint)
-    if sqlstate in RETRYABLE_SQLSTATES:
+    if sqlstate == LOCK_TIMEOUT:
+        return RetryableConflict(f"a tutor's schedule stayed locked by another transaction ({message})",
+                                 detail={"sqlstate": sqlstate}, hint="retry the transaction in a moment")
+    if sqlstate in RETRIED_SQLSTATES:
         return RetryableConflict(message, detail={"sqlstate": sqlstate}, hint=diag.message_hint)
     if sqlstate == EXCLUSION_VIOLATION and diag.table_name == "sessions":
         # A race the trigger's own check could not see; the constraint caught it.

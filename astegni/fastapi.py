@@ -9,8 +9,8 @@ The body is `{"status": "accepted" | "rejected", "rejected_reason": ...}`. A suc
 answered with the old endpoint's body, byte for byte (`success`, `message`, `request_id`, `status`,
 `responded_at`, and for an acceptance `agreed_price`, `sessions_created`, `enrolled_course_id`). A
 refusal is rolled back and answered by its SQLSTATE (HTTP_STATUS) with
-`{"detail": {"code", "message", "field", "value"}}`; a deadlock or serialization failure is 503, any
-other database error a 500 with a generic message. PostgreSQL's context (the PL/pgSQL call stack) never
+`{"detail": {"code", "message", "field", "value"}}`; a deadlock, a serialization failure or a tutor
+locked past the rule's lock_timeout is 503 with Retry-After, any other database error a 500 with a generic message. PostgreSQL's context (the PL/pgSQL call stack) never
 reaches the client: it is logged to the `astegni.fastapi` logger.
 
 On a sync connection the database work runs in FastAPI's threadpool, never on the event loop; on an
@@ -84,7 +84,8 @@ def router(*, tutor_id: Callable[..., Any], connection: Callable[..., Any]) -> A
             404: {"description": "AS001: no such request of this tutor"},
             409: {"description": "AS002 already responded, AS007 a clash, ... (HTTP_STATUS)"},
             422: {"description": "A bad body, or AS004/AS005/AS006/AS012: the request cannot be accepted"},
-            503: {"description": "A deadlock or serialization failure: retry"},
+            503: {"description": "A deadlock, a serialization failure, or the tutor's schedule locked past"
+                                  " the rule's lock_timeout by another change: retry"},
         },
     )
     async def update_session_request_status(

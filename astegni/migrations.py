@@ -9,7 +9,9 @@ The revision is recorded in astegni_alembic_version (VERSION_TABLE), so that an 
 history of its own keeps its alembic_version: the two histories run side by side on one database.
 """
 
+import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,9 +48,49 @@ FUNCTIONS_DIR = DB_DIR / "functions"
 FROZEN_DIR = DB_DIR / "migrations" / "sql"
 
 
+def is_trigger_file(name: str) -> bool:
+    """Whether a file of db/functions/ (or a frozen copy) holds a trigger rather than a routine."""
+    return name.startswith("trigger_")
+
+
 def sql_files(directory: Path, *, triggers: bool) -> list[Path]:
     """The function files (triggers=False) or trigger files (triggers=True) of a directory, in name order."""
-    return sorted(p for p in directory.glob("*.sql") if p.name.startswith("trigger_") == triggers)
+    return sorted(p for p in directory.glob("*.sql") if is_trigger_file(p.name) == triggers)
+
+
+# What a file of db/functions/ creates: a routine of schema public (a function or a procedure), or a
+# trigger (db/new_revision.py reads the rest of their headers).
+ROUTINE = re.compile(r"^CREATE OR REPLACE (FUNCTION|PROCEDURE) public\.(\w+)\s*\(", re.M | re.I)
+TRIGGER = re.compile(r"^CREATE OR REPLACE TRIGGER (\w+)\s+(?:BEFORE|AFTER|INSTEAD OF)\s.*?\sON\s+([\w.]+)",
+                     re.M | re.I | re.S)
+
+
+@dataclass(frozen=True)
+class SqlObject:
+    """The one object a file of db/functions/ creates."""
+
+    kind: str  # "function", "procedure" or "trigger"
+    name: str
+    table: str | None = None  # a trigger's table
+
+    @property
+    def drop(self) -> str:
+        """The statement dropping it. IF EXISTS: a revision's own DDL may have dropped it already (a trigger
+        with its table); DROP ROUTINE without arguments covers a function or a procedure and fails when
+        the name has overloads, which the rule never has."""
+        if self.kind == "trigger":
+            return f"DROP TRIGGER IF EXISTS {self.name} ON {self.table}"
+        return f"DROP ROUTINE IF EXISTS public.{self.name}"
+
+
+def sql_object(text: str) -> SqlObject:
+    """The object an SQL file creates: `CREATE OR REPLACE FUNCTION|PROCEDURE public.<name>(` or
+    `CREATE OR REPLACE TRIGGER <name> ... ON <table>`, exactly one."""
+    found = [SqlObject(kind.lower(), name) for kind, name in ROUTINE.findall(text)]
+    found += [SqlObject("trigger", name, table) for name, table in TRIGGER.findall(text)]
+    if len(found) != 1:
+        raise ValueError(f"expected one CREATE OR REPLACE FUNCTION, PROCEDURE or TRIGGER, found {len(found)}")
+    return found[0]
 
 
 def execute_sql_files(execute: Callable[[str], object], files: list[Path]) -> None:
@@ -72,6 +114,32 @@ def install_frozen(revision: str, *, triggers: bool, only: Collection[str] | Non
         files = [path for path in files if path.name in only]
         assert len(files) == len(only), f"{revision} has no frozen copy of some of {sorted(only)}"
     execute_sql_files(_driver().execute, files)
+
+
+def frozen_copy(name: str, revision: str) -> Path:
+    """The copy of db/functions/<name> installed at `revision`: the one in the newest revision at or below
+    it that has one (a revision freezes only the files it adds or changes). The migrations ask only for
+    files installed at `revision`, never for one a revision at or below it dropped."""
+    for directory in sorted(FROZEN_DIR.iterdir(), reverse=True):
+        path = directory / "functions" / name
+        if directory.name <= revision and path.is_file():
+            return path
+    raise FileNotFoundError(f"no revision at or below {revision} has a frozen copy of {name}")
+
+
+def restore_frozen(revision: str, names: Collection[str], *, triggers: bool) -> None:
+    """Inside a downgrade: installs the copies the files `names` had at `revision` (frozen_copy), the
+    routines (triggers=False) or the triggers among them."""
+    files = [frozen_copy(name, revision) for name in sorted(names) if is_trigger_file(name) == triggers]
+    execute_sql_files(_driver().execute, files)
+
+
+def drop_frozen(revision: str, names: Collection[str], *, triggers: bool) -> None:
+    """Inside a migration: drops the objects of the files `names` as their copies at `revision` define
+    them, the routines (triggers=False) or the triggers among them."""
+    for name in sorted(names):
+        if is_trigger_file(name) == triggers:
+            _driver().execute(sql_object(frozen_copy(name, revision).read_text()).drop)
 
 
 def run_frozen(revision: str, name: str) -> None:

@@ -323,7 +323,9 @@ class TutorTimeOff(Base):
 
 
 class ExtensionRun(Base):
-    """One run of the extension (astegni_extend_series): the moment it extended to, what it made."""
+    """One batch of a run of the extension (astegni_extend_series): the moment it extended to, the
+    tutors after after_tutor_id up to last_tutor_id (None: none was left, the run's last row), what it
+    made."""
 
     __tablename__ = "astegni_extensions"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -331,6 +333,9 @@ class ExtensionRun(Base):
     ran_at: Mapped[dt.datetime] = mapped_column(TIMESTAMPTZ, server_default=text("now()"))
     series_grown: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     sessions_made: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    after_tutor_id: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    batch_size: Mapped[int] = mapped_column(Integer, server_default=text("200"))
+    last_tutor_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class EventCursor(Base):

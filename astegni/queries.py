@@ -13,47 +13,34 @@ CANCEL = "SELECT * FROM astegni_cancel(%(request_id)s::integer, %(reason)s::text
 PREVIEW = "SELECT * FROM preview_sessions(%(request_id)s::integer)"
 
 # Series (docs/series.md).
-# Brings every live series to its horizon now; with the transaction's now(), the moment its run is logged at.
-EXTEND = "SELECT now() AS at, astegni_extend_series() AS sessions_made"
-# The run an extension logged: the newest row at that moment (the transaction's now(), which no other
-# transaction shares; the newest of this one's runs when it extended more than once).
-EXTENSION_AT = """
-SELECT id, at, series_grown, sessions_made FROM astegni_extensions
-WHERE at = %(at)s::timestamptz ORDER BY id DESC LIMIT 1
+# Brings every live series to its horizon now, committing batch by batch (a procedure: outside any
+# transaction block); what the run made.
+EXTEND = "CALL astegni_extend_series()"
+# Ends a series after last_date (of tutor_id, when given): its later sessions not yet started are
+# cancelled; their number.
+END_SERIES = """
+SELECT astegni_end_series(%(request_id)s::integer, %(last_date)s::date, %(reason)s::text,
+                          %(tutor_id)s::integer) AS sessions_cancelled
 """
-# Ends a series after last_date: its later sessions not yet started are cancelled; their number.
-END_SERIES = ("SELECT astegni_end_series(%(request_id)s::integer, %(last_date)s::date, %(reason)s::text)"
-              " AS sessions_cancelled")
-# Changes a series' days and times from a date on ("this and all following"); the plan it applied.
+# Changes a series' days and times from a date on ("this and all following"), of tutor_id when given;
+# the plan it applied.
 RESCHEDULE = """
 SELECT * FROM astegni_reschedule(%(request_id)s::integer, %(from_date)s::date, %(days)s::jsonb,
-                                 %(start_time)s::time, %(end_time)s::time)
+                                 %(start_time)s::time, %(end_time)s::time, %(tutor_id)s::integer)
 """
 # What the same reschedule would do, row by row; writes nothing.
 PREVIEW_RESCHEDULE = """
 SELECT * FROM preview_reschedule(%(request_id)s::integer, %(from_date)s::date, %(days)s::jsonb,
-                                 %(start_time)s::time, %(end_time)s::time)
+                                 %(start_time)s::time, %(end_time)s::time, %(tutor_id)s::integer)
 """
-# Records a tutor's time off (its trigger cancels the sessions inside). Bounds in the wrong order make
-# an empty range, which the rule refuses (AS016) as it does an empty or unbounded one.
+# Records a tutor's time off (the rule cancels the sessions inside); the row and how many it cancelled.
 ADD_TIME_OFF = """
-INSERT INTO tutor_time_off (tutor_id, during, reason)
-VALUES (%(tutor_id)s::integer,
-        CASE WHEN %(starts_at)s::timestamptz > %(ends_at)s::timestamptz THEN 'empty'::tstzrange
-             ELSE tstzrange(%(starts_at)s::timestamptz, %(ends_at)s::timestamptz) END,
-        %(reason)s::text)
-RETURNING id, tutor_id, lower(during) AS starts_at, upper(during) AS ends_at, reason, created_at
+SELECT * FROM astegni_add_time_off(%(tutor_id)s::integer, %(starts_at)s::timestamptz,
+                                   %(ends_at)s::timestamptz, %(reason)s::text)
 """
-# The tutor's sessions a time off just cancelled: inside it, cancelled for time off by its transaction
-# (the rule stamps updated_at with the transaction's now(), in UTC, which is the time off's created_at).
-TIME_OFF_CANCELLED = """
-SELECT count(*) AS sessions_cancelled FROM sessions AS s
-WHERE s.tutor_id = %(tutor_id)s::integer AND s.status = 'cancelled' AND s.cancelled_reason = 'time_off'
-  AND tstzrange(s.starts_at, s.ends_at) && tstzrange(%(starts_at)s::timestamptz, %(ends_at)s::timestamptz)
-  AND s.updated_at = %(created_at)s::timestamptz AT TIME ZONE 'UTC'
-"""
-# Removes a time off (the next extension makes again what it held back); a row when it existed.
-REMOVE_TIME_OFF = "DELETE FROM tutor_time_off WHERE id = %(time_off_id)s::integer RETURNING id"
+# Removes a time off (of tutor_id, when given); the next extension makes again what it held back.
+REMOVE_TIME_OFF = ("SELECT astegni_remove_time_off(%(time_off_id)s::integer, %(tutor_id)s::integer)"
+                   " AS removed")
 # A tutor's time off, in time order.
 TIME_OFF = """
 SELECT id, tutor_id, lower(during) AS starts_at, upper(during) AS ends_at, reason, created_at

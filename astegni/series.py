@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from astegni import queries
-from astegni.connection import Conn, Row, fetch
+from astegni.connection import Conn, Row, fetch, fetch_committing
 
 
 @dataclass(frozen=True)
 class Extension:
-    """One run of the extension, as astegni_extensions logged it."""
+    """One run of the extension (CALL astegni_extend_series(): a transaction per batch of tutors)."""
 
-    id: int
-    at: dt.datetime  # the moment the series were brought to their horizon (the transaction's now())
     series_grown: int
     sessions_made: int
+    batches: int  # the batches that had tutors; each is one row of astegni_extensions
 
     @classmethod
     def from_row(cls, row: Row) -> Extension:
@@ -69,47 +68,52 @@ class TimeOff:
     sessions_cancelled: int | None = None
 
     @classmethod
-    def from_row(cls, row: Row, sessions_cancelled: int | None = None) -> TimeOff:
-        return cls(**row, sessions_cancelled=sessions_cancelled)
+    def from_row(cls, row: Row) -> TimeOff:
+        return cls(**row)
 
 
 def extend(conn: Conn) -> Extension:
-    """Brings every live series to its horizon now (astegni_extend_series) and reports the run."""
-    [run] = fetch(conn, queries.EXTEND, {})
-    [row] = fetch(conn, queries.EXTENSION_AT, {"at": run["at"]})
+    """Brings every live series to its horizon now and reports the run. Unlike the other calls it
+    commits, once per batch of tutors, so that no tutor waits for the whole run: it needs an autocommit
+    connection outside any transaction (NotAutocommit otherwise), of a role granted astegni_scheduler."""
+    [row] = fetch_committing(conn, queries.EXTEND, {})
     return Extension.from_row(row)
 
 
-def end_series(conn: Conn, request_id: int, last_date: dt.date, reason: str | None = None) -> int:
-    """Ends a series after last_date; the number of its sessions cancelled (those after it, not started)."""
-    [row] = fetch(conn, queries.END_SERIES,
-                  {"request_id": request_id, "last_date": last_date, "reason": reason})
+def end_series(conn: Conn, request_id: int, last_date: dt.date, reason: str | None = None, *,
+               tutor_id: int | None = None) -> int:
+    """Ends a series after last_date (only tutor_id's own when given); the number of its sessions
+    cancelled (those after it, not started)."""
+    [row] = fetch(conn, queries.END_SERIES, {"request_id": request_id, "last_date": last_date,
+                                             "reason": reason, "tutor_id": tutor_id})
     return int(row["sessions_cancelled"])
 
 
 def reschedule(conn: Conn, request_id: int, from_date: dt.date, *, days: Sequence[str] | None = None,
-               start_time: dt.time | None = None, end_time: dt.time | None = None) -> list[RescheduleRow]:
-    """Changes a series' days and times from from_date on ("this and all following"); None keeps the
-    current days or time. Returns the plan it applied, one row per date."""
-    rows = fetch(conn, queries.RESCHEDULE, _pattern(request_id, from_date, days, start_time, end_time))
+               start_time: dt.time | None = None, end_time: dt.time | None = None,
+               tutor_id: int | None = None) -> list[RescheduleRow]:
+    """Changes a series' days and times from from_date on ("this and all following"), only tutor_id's
+    own when given; None keeps the current days or time. Returns the plan it applied, one row per date."""
+    rows = fetch(conn, queries.RESCHEDULE,
+                 _pattern(request_id, from_date, days, start_time, end_time, tutor_id))
     return [RescheduleRow.from_row(row) for row in rows]
 
 
 def preview_reschedule(conn: Conn, request_id: int, from_date: dt.date, *,
                        days: Sequence[str] | None = None, start_time: dt.time | None = None,
-                       end_time: dt.time | None = None) -> list[RescheduleRow]:
+                       end_time: dt.time | None = None, tutor_id: int | None = None) -> list[RescheduleRow]:
     """What `reschedule` with the same arguments would do, row by row; writes nothing."""
     rows = fetch(conn, queries.PREVIEW_RESCHEDULE,
-                 _pattern(request_id, from_date, days, start_time, end_time))
+                 _pattern(request_id, from_date, days, start_time, end_time, tutor_id))
     return [RescheduleRow.from_row(row) for row in rows]
 
 
 def _pattern(request_id: int, from_date: dt.date, days: Sequence[str] | None, start_time: dt.time | None,
-             end_time: dt.time | None) -> dict[str, Any]:
+             end_time: dt.time | None, tutor_id: int | None) -> dict[str, Any]:
     # A str is a sequence of letters: sent as given (a JSON string), for the rule to refuse (AS005 days).
     encoded = None if days is None else json.dumps(days if isinstance(days, str) else list(days))
     return {"request_id": request_id, "from_date": from_date, "days": encoded,
-            "start_time": start_time, "end_time": end_time}
+            "start_time": start_time, "end_time": end_time, "tutor_id": tutor_id}
 
 
 def add_time_off(conn: Conn, tutor_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
@@ -118,15 +122,15 @@ def add_time_off(conn: Conn, tutor_id: int, starts_at: dt.datetime, ends_at: dt.
     inside it that have not started (counted in `sessions_cancelled`)."""
     [row] = fetch(conn, queries.ADD_TIME_OFF,
                   {"tutor_id": tutor_id, "starts_at": starts_at, "ends_at": ends_at, "reason": reason})
-    [cancelled] = fetch(conn, queries.TIME_OFF_CANCELLED, {
-        key: row[key] for key in ("tutor_id", "starts_at", "ends_at", "created_at")})
-    return TimeOff.from_row(row, int(cancelled["sessions_cancelled"]))
+    return TimeOff.from_row(row)
 
 
-def remove_time_off(conn: Conn, time_off_id: int) -> bool:
-    """Removes a time off (the next extension makes again the sessions it held back); False when there
-    was no such time off."""
-    return bool(fetch(conn, queries.REMOVE_TIME_OFF, {"time_off_id": time_off_id}))
+def remove_time_off(conn: Conn, time_off_id: int, *, tutor_id: int | None = None) -> bool:
+    """Removes a time off (the next extension makes again the sessions it held back). With tutor_id,
+    only that tutor's: another's, or none, is RequestNotFound (AS001); without, False when there was
+    no such time off."""
+    [row] = fetch(conn, queries.REMOVE_TIME_OFF, {"time_off_id": time_off_id, "tutor_id": tutor_id})
+    return bool(row["removed"])
 
 
 def list_time_off(conn: Conn, tutor_id: int) -> list[TimeOff]:

@@ -1,6 +1,6 @@
-"""The seven figures of issue 4 and the extension of revision 0003's series (8). Each builds its own
-databases from a seeded template, interleaves the subject with its floor round by round (the machine
-is shared and noisy) and keeps medians."""
+"""The seven figures of the rule's first budgets, the extension of series (8) and the acceptances that
+wait behind it (9). Each builds its own databases from a seeded template, interleaves the subject with
+its floor round by round (the machine is shared and noisy) and keeps medians."""
 
 from __future__ import annotations
 
@@ -172,7 +172,9 @@ WITH lines (kind, line) AS (
                          last_starts_at, note)::text
     FROM astegni_events
     UNION ALL
-    SELECT 'extensions', ROW(at, series_grown, sessions_made)::text FROM astegni_extensions
+    -- The rule logs a row per batch of tutors, the floor one for the run: compared by run.
+    SELECT 'extensions', ROW(at, sum(series_grown), sum(sessions_made))::text FROM astegni_extensions
+    GROUP BY at
 )
 SELECT kind, count(*), md5(string_agg(line, ',' ORDER BY line)) FROM lines GROUP BY kind ORDER BY kind
 """
@@ -530,7 +532,8 @@ def extension(server: Server, sizes: Sizes) -> Figure:
                 conn.execute(WARM)
                 server.checkpoint()
                 times[side].append(timed(partial(conn.execute, statements[side])))
-                grown, sessions = one(conn, "SELECT series_grown, sessions_made FROM astegni_extensions")
+                grown, sessions = one(conn, "SELECT sum(series_grown)::integer, sum(sessions_made)::integer"
+                                            " FROM astegni_extensions")
                 made[side].add(digest(conn, EXTENDED))
             server.drop(name)
     same_rows(made)
@@ -540,11 +543,87 @@ def extension(server: Server, sizes: Sizes) -> Figure:
     assert isinstance(sessions, int)
     return Figure(8, f"Extending {sizes.series:,} live series by a week", ms(rule), ms(floor),
                   rule / floor, "≤ 1.10", rule / floor <= 1.10,
-                  [f"{sessions:,} sessions, {grown:,} markers moved and 'extended' events, one "
-                   "astegni_extensions row, the same rows on both sides",
+                  [f"{sessions:,} sessions, {grown:,} markers moved and 'extended' events, the run "
+                   "logged in astegni_extensions (the rule: a row per batch of tutors), the same rows "
+                   "on both sides",
                    "runs (rule): " + ", ".join(ms(t) for t in times["rule"]),
                    "runs (floor): " + ", ".join(ms(t) for t in times["floor"])])
 
 
+# Every series a week short of its horizon (as if the extension had not run for a week), and one
+# pending Saturday request per tutor, at an hour its series leaves free.
+BEHIND = """
+UPDATE series SET made_until = made_until - interval '7 days';
+DELETE FROM sessions AS s USING series AS r
+WHERE r.request_id = s.request_id AND s.session_date + s.start_time > r.made_until;
+INSERT INTO requested_sessions (tutor_id, requester_id, requester_type, package_id, message, schedule_type,
+                                days, start_time, end_time)
+SELECT r.tutor_id, r.requester_id, 'student', r.package_id, 'Weekend', 'recurring', '["Saturday"]',
+       '20:00', '21:00'
+FROM (SELECT DISTINCT ON (tutor_id) * FROM requested_sessions ORDER BY tutor_id, id) AS r
+"""
+
+
+def _accepts(url: str, requests: list[int], until: threading.Event | None) -> list[float]:
+    """The latency of each acceptance, one transaction each, in order; with `until`, only until it is
+    set (the acceptances measured while something else runs)."""
+    latencies: list[float] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for request in requests:
+            if until is not None and until.is_set():
+                break
+            latencies.append(timed(partial(astegni.accept, conn, request)))
+    return latencies
+
+
+def p99(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100, method="inclusive")[98] if len(latencies) > 1 else (
+        latencies[0] if latencies else 0.0)
+
+
+def extension_waits(server: Server, sizes: Sizes) -> Figure:
+    """9. Acceptances of tutors whose series are being extended, while CALL astegni_extend_series()
+    runs over every series a week short of its horizon (batch by batch, a commit each), vs the same
+    acceptances with no extension running."""
+    template = seeded(server, sizes.series, mixed=False)
+    with server.connect(template) as conn:
+        conn.execute(f"UPDATE requested_sessions SET status = 'accepted' WHERE {PENDING}")
+        conn.execute(BEHIND)
+        conn.execute("VACUUM ANALYZE")
+        pending = [int(str(r)) for (r,) in conn.execute(  # tutors over the whole run, in random order
+            f"SELECT id FROM requested_sessions WHERE {PENDING} ORDER BY md5(id::text)").fetchall()]
+    during: list[float] = []
+    alone: list[float] = []
+    runs: list[float] = []
+    for _ in range(sizes.rounds):
+        name = server.create(template)
+        url = server.database_url(name)
+        done = threading.Event()
+
+        def extend(url: str = url, done: threading.Event = done) -> None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                runs.append(timed(partial(astegni.extend, conn)))
+            done.set()
+
+        extending = threading.Thread(target=extend)
+        extending.start()
+        measured = _accepts(url, pending, done)
+        extending.join()
+        during += measured
+        server.drop(name)
+        name = server.create(template)
+        alone += _accepts(server.database_url(name), pending[:len(measured)], None)
+        server.drop(name)
+    worst, usual = p99(during), p99(alone)
+    return Figure(9, f"p99 of acceptances while the extension runs over {sizes.series:,} series",
+                  ms(worst), ms(usual), worst / usual, "p99 ≤ 100 ms", worst <= 0.100,
+                  [f"{len(during)} acceptances of tutors being extended, measured while "
+                   f"CALL astegni_extend_series() ran (batches of about 200 series, a commit each); "
+                   f"beside them, as many with no extension running",
+                   f"max {ms(max(during, default=0.0))} during, {ms(max(alone, default=0.0))} alone; "
+                   "the extension's runs: " + ", ".join(ms(t) for t in runs)])
+
+
 ALL: dict[int, Callable[[Server, Sizes], Figure | list[Figure]]] = {
-    1: bulk, 2: single, 4: other_updates, 5: expansion, 6: concurrency, 7: growth, 8: extension}
+    1: bulk, 2: single, 4: other_updates, 5: expansion, 6: concurrency, 7: growth, 8: extension,
+    9: extension_waits}

@@ -825,13 +825,18 @@ CREATE TABLE tutor_time_off (
 );
 CREATE INDEX tutor_time_off_during_idx ON tutor_time_off USING gist (tutor_id, during);
 
--- One row per run of the extension: the moment it extended to and what it made.
+-- One row per batch of a run of the extension: the moment it extended to, the tutors after
+-- after_tutor_id up to last_tutor_id (NULL: none was left, the run's last row), about batch_size
+-- series, and what it made.
 CREATE TABLE astegni_extensions (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL,
     ran_at timestamptz NOT NULL DEFAULT now(),
     series_grown integer NOT NULL DEFAULT 0,
-    sessions_made integer NOT NULL DEFAULT 0
+    sessions_made integer NOT NULL DEFAULT 0,
+    after_tutor_id integer NOT NULL DEFAULT 0,
+    batch_size integer NOT NULL DEFAULT 200 CHECK (batch_size > 0),
+    last_tutor_id integer
 );
 
 -- Why a session was cancelled by the rule: 'request_cancelled', 'series_ended', 'rescheduled', 'time_off'.

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,14 +19,14 @@ from icalendar import Calendar
 import astegni
 from astegni.database import url_for_database
 from astegni.errors import AstegniError, translate
-from astegni.migrations import alembic_config, downgrade
+from astegni.migrations import alembic_config, downgrade, execute_sql_files, sql_files, sql_object
 from astegni.migrations import upgrade as migrate
 
 __all__ = [
     "ADDIS_ABABA", "BERLIN", "MON_WED_FRI", "NOTHING", "ROOT", "SESSION_COLUMNS", "Factory", "alembic_config",
-    "assert_calendar_matches", "book", "downgrade", "hour_from", "last_sunday", "migrate", "next_year",
-    "refusal", "request_row", "scalar", "session_dates", "sessions", "slot_ahead", "tutor_today",
-    "upcoming", "url_for_database", "written",
+    "assert_calendar_matches", "assert_installs_exactly", "book", "downgrade", "held_open", "hour_from",
+    "last_sunday", "migrate", "next_year", "project_objects", "refusal", "request_row", "scalar",
+    "session_dates", "sessions", "slot_ahead", "tutor_today", "upcoming", "url_for_database", "written",
 ]
 
 # The checkout: its docs/ and db/schema.sql (the installed package's SQL is astegni.migrations.DB_DIR).
@@ -171,6 +174,49 @@ def pull_back(conn: psycopg.Connection[Any], request: int, days: int = 7) -> int
         " AND s.request_id = %s AND s.session_date + s.start_time > r.made_until", (request,)).rowcount
 
 
+def held_open(db_url: str, first: Callable[[psycopg.Connection[Any]], object],
+              second: Callable[[psycopg.Connection[Any]], object], *, owner: str | None = None
+              ) -> BaseException | None:
+    """Runs `first` in a transaction left open until `second`, on another (autocommit) connection, is
+    seen waiting for a lock; then commits `first` and returns `second`'s error, None when it succeeded.
+    Fails when `second` finishes without waiting: it was not serialised behind `first`. `owner`, a
+    connection string, runs `first` as another login."""
+    outcome: dict[str, BaseException] = {}
+    started = threading.Event()
+    pid: list[int] = []
+
+    def other() -> None:
+        try:
+            with psycopg.connect(db_url, autocommit=True) as b:
+                pid.append(b.info.backend_pid)
+                started.set()
+                second(b)
+        except BaseException as error:  # returned below
+            outcome["error"] = error
+        finally:
+            started.set()
+
+    with psycopg.connect(owner or db_url) as a, psycopg.connect(db_url, autocommit=True) as watch:
+        first(a)  # uncommitted
+        racer = threading.Thread(target=other)
+        racer.start()
+        started.wait(10)
+        deadline = time.monotonic() + 10
+        while not waiting(watch, pid[0] if pid else 0):
+            assert racer.is_alive() and time.monotonic() < deadline, (
+                f"the second statement did not wait for the first's lock: {outcome.get('error')!r}")
+            time.sleep(0.01)
+        a.commit()
+        racer.join(30)
+    return outcome.get("error")
+
+
+def waiting(conn: psycopg.Connection[Any], pid: int) -> bool:
+    """Whether backend `pid` is waiting for a lock (`conn` in autocommit: the view is read afresh)."""
+    return bool(scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+                             " AND wait_event_type = 'Lock'", pid))
+
+
 def book(f: Factory, tutor: int, day: dt.date, start: dt.time, end: dt.time) -> int:
     """The id of an accepted session of a course of its own (a new package) on day, start to end."""
     user, _ = f.student()
@@ -216,6 +262,45 @@ def refusal(conn: psycopg.Connection[Any], query: str, *params: Any) -> AstegniE
     error = translate(refused.value)
     assert error is not None, refused.value
     return error
+
+
+# The database's routines (functions and procedures alike) and triggers, each with a digest of its
+# definition; the functions of extensions (btree_gist) aside.
+PROJECT_OBJECTS = """
+SELECT 'function ' || p.proname, md5(pg_get_functiondef(p.oid))
+FROM pg_proc AS p
+WHERE p.pronamespace = 'public'::regnamespace
+  AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'trigger ' || t.tgname, md5(pg_get_triggerdef(t.oid))
+FROM pg_trigger AS t WHERE NOT t.tgisinternal
+"""
+# The app's own objects, part of the baseline (revision 0001).
+APP_OBJECTS = {"function update_enrolled_courses_updated_at",
+               "trigger trigger_update_enrolled_courses_updated_at"}
+
+
+def project_objects(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """'function NAME' (a procedure too) or 'trigger NAME': the digest of its definition. Two routines of
+    one name, which a migration creating a new signature without dropping the old one leaves, fail."""
+    rows = conn.execute(PROJECT_OBJECTS).fetchall()
+    names = [name for name, _ in rows]
+    assert len(set(names)) == len(names), f"overloads: {sorted({n for n in names if names.count(n) > 1})}"
+    return dict(rows)
+
+
+def assert_installs_exactly(url: str, functions: Path) -> None:
+    """The database at `url` holds exactly the objects the files of `functions` (db/functions/, or a
+    copy's) create, and exactly as they create them, besides the app's own."""
+    files = sql_files(functions, triggers=False) + sql_files(functions, triggers=True)
+    names = {f"{'trigger' if obj.kind == 'trigger' else 'function'} {obj.name}"
+             for obj in (sql_object(path.read_text()) for path in files)}
+    with psycopg.connect(url) as conn:
+        installed = project_objects(conn)
+        assert set(installed) == names | APP_OBJECTS
+        execute_sql_files(conn.execute, files)
+        assert project_objects(conn) == installed, f"{functions} differs from what head installs"
+        conn.rollback()
 
 
 def assert_calendar_matches(conn: psycopg.Connection[Any], data: bytes, session_ids: set[int]) -> None:

@@ -5,8 +5,6 @@ functions, LISTEN/NOTIFY and advisory locks), unless the attack needs the owner'
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +16,7 @@ import astegni
 from astegni.errors import ImmutableRequest, InconsistentSession, ScheduleConflict, translate
 from tests.conftest import as_login
 from tests.reliability_report import record
-from tests.support import BERLIN, MON_WED_FRI, Factory, next_year, scalar
+from tests.support import BERLIN, MON_WED_FRI, Factory, held_open, next_year, scalar
 
 ADDIS = "Africa/Addis_Ababa"
 
@@ -37,25 +35,9 @@ def racing_an_acceptance(db_url: str, request: int, statement: str,
                          params: tuple[Any, ...]) -> BaseException | None:
     """Accepts `request` in a transaction kept open while another connection runs `statement`, which
     must wait for the tutor's lock until that acceptance commits; returns the statement's error."""
-    outcome: dict[str, BaseException] = {}
-
-    def other() -> None:
-        try:
-            with psycopg.connect(db_url, autocommit=True) as b:
-                b.execute(statement, params)
-        except BaseException as error:  # returned below
-            outcome["error"] = error
-
-    with psycopg.connect(db_url) as a:
-        astegni.accept(a, request)  # uncommitted
-        racer = threading.Thread(target=other)
-        racer.start()
-        time.sleep(1)
-        assert racer.is_alive(), "the statement must wait for the tutor's acceptance in flight"
-        a.commit()
-        racer.join(30)
+    error = held_open(db_url, lambda a: astegni.accept(a, request), lambda b: b.execute(statement, params))
     record("races", 1)
-    return outcome.get("error")
+    return error
 
 
 def made(conn: psycopg.Connection[Any], request: int) -> tuple[int, int]:

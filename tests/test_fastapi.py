@@ -396,6 +396,26 @@ def test_a_serialization_failure_is_503(api: Api, conn: Conn) -> None:
     assert written(conn) == NOTHING
 
 
+def test_a_tutor_locked_past_the_lock_timeout_is_503(api: Api, conn: Conn, db_url: str) -> None:
+    """Another transaction holds the tutor's lock (an acceptance of the same tutor, left open): the
+    PATCH waits the rule's lock_timeout, then answers 503 with Retry-After, and writes nothing."""
+    f = Factory(conn)
+    tutor = f.tutor()
+    held = f.request(tutor, f.student()[0], schedule_type="specific_dates", specific_dates=two_dates(conn))
+    request = f.request(tutor, f.student()[0], schedule_type="specific_dates", specific_dates=two_dates(conn))
+    with psycopg.connect(db_url) as other:
+        astegni.accept(other, held)  # uncommitted: the tutor's lock is held
+        response = api.patch(request, tutor, {"status": "accepted"})
+        other.rollback()
+
+    assert api.settled() == "IDLE"
+    assert response.status_code == 503, response.text
+    assert response.json()["detail"]["code"] == "55P03"
+    assert response.headers["retry-after"] == "1"
+    assert request_row(conn, request)["status"] == "pending"
+    assert written(conn) == NOTHING
+
+
 def test_without_a_tutor_id_nothing_is_answered_for_any_tutor(api: Api, conn: Conn) -> None:
     request = Factory(conn).pending()
 

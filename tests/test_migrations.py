@@ -4,7 +4,6 @@ match the migrations; an existing database is upgraded in place or stopped with 
 from __future__ import annotations
 
 import itertools
-import re
 
 import psycopg
 import pytest
@@ -12,24 +11,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 
 from astegni.errors import UpgradeBlocked
-from astegni.migrations import FUNCTIONS_DIR, execute_sql_files, sql_files
-from tests.support import alembic_config, downgrade, migrate
-
-OBJECT_NAME = re.compile(r"CREATE OR REPLACE (?:FUNCTION public\.|TRIGGER )(\w+)")
-
-PROJECT_OBJECTS = """
-SELECT 'function ' || p.proname, md5(pg_get_functiondef(p.oid))
-FROM pg_proc AS p
-WHERE p.pronamespace = 'public'::regnamespace
-  AND NOT EXISTS (SELECT FROM pg_depend AS d WHERE d.objid = p.oid AND d.deptype = 'e')
-UNION ALL
-SELECT 'trigger ' || t.tgname, md5(pg_get_triggerdef(t.oid))
-FROM pg_trigger AS t WHERE NOT t.tgisinternal
-"""
-
-
-def project_objects(conn: psycopg.Connection) -> dict[str, str]:
-    return dict(conn.execute(PROJECT_OBJECTS).fetchall())
+from astegni.migrations import FUNCTIONS_DIR
+from tests.support import alembic_config, assert_installs_exactly, downgrade, migrate, project_objects
 
 
 def tables(conn: psycopg.Connection) -> set[str]:
@@ -75,24 +58,10 @@ def test_each_downgrade_restores_the_revision_before(empty_db_url):
             assert (project_objects(conn), tables(conn)) == expected, f"downgrade of {revision}"
 
 
-# The app's own objects, part of the baseline (revision 0001).
-APP_OBJECTS = {"function update_enrolled_courses_updated_at",
-               "trigger trigger_update_enrolled_courses_updated_at"}
-
-
 def test_head_installs_exactly_db_functions(db_url):
-    files = sql_files(FUNCTIONS_DIR, triggers=False) + sql_files(FUNCTIONS_DIR, triggers=True)
-    names = set()
-    for path in files:
-        [name] = OBJECT_NAME.findall(path.read_text())
-        kind = "trigger" if path.name.startswith("trigger_") else "function"
-        names.add(f"{kind} {name}")
-    with psycopg.connect(db_url) as conn:
-        installed = project_objects(conn)
-        assert set(installed) == names | APP_OBJECTS
-        execute_sql_files(conn.execute, files)
-        assert project_objects(conn) == installed, "db/functions/ differs from what head installs"
-        conn.rollback()
+    """Every file of db/functions/ (a function, a procedure or a trigger) is installed at head, as written,
+    and nothing else is: no routine left behind, no overload."""
+    assert_installs_exactly(db_url, FUNCTIONS_DIR)
 
 
 def test_models_match_migrations(db_url):

@@ -33,20 +33,27 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+# Files of db/ for the checkout alone: the wheel leaves them out (pyproject.toml).
+DEVELOPER_TOOLS = {"db/new_revision.py"}
+
+
 def checkout_files(directory: Path) -> set[str]:
     return {str(p.relative_to(ROOT)) for p in directory.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts}
 
 
 def test_wheel_carries_the_sql_and_the_alembic_configuration(wheel):
+    """Every file of db/ but the developer's tools, and the Alembic configuration."""
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
         assert "astegni = astegni.cli:app" in archive.read(entry_points).decode()
-    db = checkout_files(ROOT / "db")
+    assert checkout_files(ROOT / "db") >= DEVELOPER_TOOLS
+    db = checkout_files(ROOT / "db") - DEVELOPER_TOOLS
     assert any(name.startswith("db/functions/") for name in db)
     assert any(name.startswith("db/migrations/sql/0002/functions/") for name in db)
     assert {f"astegni/{name}" for name in db} <= names
+    assert not {f"astegni/{name}" for name in DEVELOPER_TOOLS} & names
     assert {"astegni/alembic.ini", "astegni/migrations.py", "astegni/py.typed"} <= names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 

@@ -26,7 +26,7 @@ BIN = Path("/usr/lib/postgresql/15/bin")
 PG_CRON = Path("/usr/lib/postgresql/15/lib/pg_cron.so")
 DATABASE = "astegni"
 JOB = "astegni-extend-series"
-COMMAND = "SELECT astegni_extend_series()"
+COMMAND = "CALL astegni_extend_series()"
 # The statements docs/series.md gives, run verbatim.
 SCHEDULE = f"SELECT cron.schedule('{JOB}', '17 * * * *', '{COMMAND}');"
 UNSCHEDULE = f"SELECT cron.unschedule('{JOB}');"

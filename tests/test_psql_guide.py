@@ -155,8 +155,9 @@ class Checks:
 
     def after_series(self, out):
         assert rows(4) in out  # requests 1, 3, 4 and 5: the recurring ones accepted
-        assert re.search(r"^\s+0$", out, re.M)  # right after acceptance: nothing due
-        assert scalar(self.conn, "SELECT count(*) FROM astegni_extensions") == 1
+        # series_grown | sessions_made | batches: right after acceptance, nothing due
+        assert re.search(r"^\s+0 \|\s+0 \|\s+1$", out, re.M)
+        assert scalar(self.conn, "SELECT count(*) FROM astegni_extensions") == 2  # the batch, the last row
 
     def before_time_off(self):
         self.facts["away"] = scalar(
@@ -171,7 +172,7 @@ class Checks:
         assert rows(cancelled) in out
 
     def after_time_off_removed(self, out):
-        assert re.search(rf"^\s+{self.facts['away']}$", out, re.M)
+        assert re.search(rf"^\s+\d+ \|\s+{self.facts['away']} \|\s+1$", out, re.M)
         assert scalar(self.conn, "SELECT count(*) FROM sessions WHERE cancelled_reason = 'time_off'"
                                  " OR status = 'cancelled' AND tutor_id = 1") == 0
         assert sessions(self.conn, 1) == 16

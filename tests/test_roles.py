@@ -119,6 +119,17 @@ def test_roles_read_no_secret_and_nothing_beyond_the_rule(conn, role):
                         "enrolled_students", "enrolled_courses", "skipped_occurrences", "acceptances",
                         "tutor_packages", "schedule_settings", "time_zone_names", "astegni_events",
                         "astegni_event_cursors", "series", "series_patterns", "tutor_time_off",
-                        "astegni_extensions"}
+                        "astegni_extensions", "astegni_alembic_version"}
     assert conn.execute("SELECT has_column_privilege(%s, 'tutor_profiles', 'timezone', 'SELECT')",
                         (role,)).fetchone() == (True,)
+
+
+def test_public_may_execute_no_routine_of_the_rule(conn):
+    """PostgreSQL lets PUBLIC execute every routine it creates, so also one a revision adds or re-signs
+    (drops and creates again): each revision's roles.sql revokes it. Every routine of the rule at head,
+    procedures included."""
+    executable = [name for (name,) in conn.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc AS p WHERE p.pronamespace = 'public'::regnamespace"
+        " AND (p.proname LIKE 'astegni\\_%' OR p.proname LIKE 'preview\\_%')"
+        " AND has_function_privilege('public', p.oid, 'EXECUTE')").fetchall()]
+    assert executable == []

@@ -1,4 +1,4 @@
-"""Issue 12, the Python layer of series (docs/series.md): astegni.extend, end_series, reschedule,
+"""The Python layer of series (docs/series.md): astegni.extend, end_series, reschedule,
 preview_reschedule, add_time_off, remove_time_off and list_time_off, each against a migrated database,
 checked against the rows the rule then holds; refusals by class and field."""
 
@@ -18,6 +18,7 @@ from astegni.errors import (
     InvalidSchedule,
     InvalidTimeOff,
     NotASeries,
+    NotAutocommit,
     RequestNotFound,
     ScheduleConflict,
     SeriesEnded,
@@ -70,44 +71,56 @@ def events(conn: Conn, kind: str) -> list[tuple[Any, ...]]:
 # ---- extend ------------------------------------------------------------------------------------
 
 
-def test_extend_makes_what_the_horizon_lacks_and_reports_its_logged_run(conn):
-    _, _, request = accepted_series(conn)
+def test_extend_makes_what_the_horizon_lacks_and_reports_its_run(conn):
+    _, tutor, request = accepted_series(conn)
     idle = astegni.extend(conn)
-    assert (idle.series_grown, idle.sessions_made) == (0, 0)
+    assert (idle.series_grown, idle.sessions_made, idle.batches) == (0, 0, 1)
     deleted = pull_back(conn, request)
     assert deleted == 3  # a week of Mon/Wed/Fri
     run = astegni.extend(conn)
-    assert (run.series_grown, run.sessions_made) == (1, 3)
+    assert (run.series_grown, run.sessions_made, run.batches) == (1, 3, 1)
     assert run.explanation == "extended 1 series: 3 sessions made"
-    assert run.id > idle.id
-    logged = conn.execute("SELECT id, at, series_grown, sessions_made FROM astegni_extensions"
-                          " ORDER BY id DESC LIMIT 1").fetchone()
-    assert logged == (run.id, run.at, 1, 3)
+    # Each batch is logged, and the run's last row says no tutor was left.
+    logged = conn.execute("SELECT after_tutor_id, last_tutor_id, series_grown, sessions_made"
+                          " FROM astegni_extensions ORDER BY id DESC LIMIT 2").fetchall()
+    assert logged == [(tutor, None, 0, 0), (0, tutor, 1, 3)]
     assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s"
                         " AND status = 'scheduled'", request) == 24
     assert events(conn, "extended") == [(request, 3, None)]
     assert (astegni.extend(conn).sessions_made, scalar(conn, "SELECT count(*) FROM sessions")) == (0, 24)
 
 
-def test_extend_reads_back_the_newest_run_of_its_own_transaction(conn, db_url):
+def test_extend_commits_each_batch_of_tutors_in_a_transaction_of_its_own(conn):
+    requests = [accepted_series(conn)[2] for _ in range(3)]
+    for request in requests:
+        pull_back(conn, request)
+    [(grown, made, batches)] = conn.execute("CALL astegni_extend_series(1)").fetchall()
+    assert (grown, made, batches) == (3, 9, 3)
+    # One transaction per batch: each logged row has a moment of its own.
+    assert scalar(conn, "SELECT count(DISTINCT at) FROM astegni_extensions") == 4
+
+
+def test_extend_needs_an_autocommit_connection_outside_any_transaction(conn, db_url):
     _, _, request = accepted_series(conn)
     pull_back(conn, request)
-    with psycopg.connect(db_url) as tx:
-        first, second = astegni.extend(tx), astegni.extend(tx)
-        assert (first.sessions_made, second.sessions_made) == (3, 0)
-        assert second.id > first.id
-        assert first.at == second.at == scalar(tx, "SELECT now()")
-        tx.rollback()  # nothing commits: the caller owns the transaction
-    assert scalar(conn, "SELECT count(*) FROM astegni_extensions") == 0
+    with psycopg.connect(db_url) as tx, pytest.raises(NotAutocommit):
+        astegni.extend(tx)
+    with (psycopg.connect(db_url, autocommit=True) as auto, auto.transaction(),
+          pytest.raises(NotAutocommit)):
+        astegni.extend(auto)
+    # The procedure itself refuses a transaction block, whatever the client.
+    with psycopg.connect(db_url) as tx, pytest.raises(psycopg.errors.InvalidTransactionTermination):
+        tx.execute("CALL astegni_extend_series()")
     assert scalar(conn, "SELECT count(*) FROM sessions") == 21
 
 
 def test_extend_through_sqlalchemy_and_asyncio(conn, engine, db_url):
     _, _, request = accepted_series(conn)
     pull_back(conn, request)
-    with engine.connect() as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         assert astegni.extend(connection).sessions_made == 3
-        connection.commit()
+    with engine.connect() as connection, pytest.raises(NotAutocommit):
+        astegni.extend(connection)
     assert scalar(conn, "SELECT count(*) FROM sessions") == 24
     pull_back(conn, request, days=14)
 
@@ -117,7 +130,7 @@ def test_extend_through_sqlalchemy_and_asyncio(conn, engine, db_url):
 
     run = asyncio.run(extend_async())
     assert (run.series_grown, run.sessions_made) == (1, 6)
-    assert scalar(conn, "SELECT sessions_made FROM astegni_extensions WHERE id = %s", run.id) == 6
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE status = 'scheduled'") == 24
 
 
 # ---- end_series --------------------------------------------------------------------------------
@@ -345,20 +358,56 @@ def test_time_off_is_bounded_and_not_empty(conn):
     assert scalar(conn, "SELECT count(*) FROM tutor_time_off") == 0
 
 
-def test_the_app_role_may_do_all_of_it(conn, db_url, logins):
-    """A login that is only a member of astegni_app runs every call (the rule's functions are SECURITY
-    DEFINER; it reads series, astegni_extensions and sessions, and writes tutor_time_off)."""
+def test_the_app_role_may_do_all_of_it_but_the_extension(conn, db_url, logins):
+    """A login that is only a member of astegni_app runs every call but the extension (the rule's
+    functions are SECURITY DEFINER; it reads series and sessions, and records time off through the
+    rule's functions, not the table); the extension is astegni_scheduler's."""
     _, tutor, request = accepted_series(conn)
     pull_back(conn, request)
     today = tutor_today(conn, BERLIN)
     starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZoneInfo(BERLIN))
     with psycopg.connect(as_login(db_url, logins["app"]), autocommit=True) as app:
-        assert astegni.extend(app).sessions_made == 3
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            astegni.extend(app)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("DELETE FROM tutor_time_off")
         time_off = astegni.add_time_off(app, tutor, starts, starts + dt.timedelta(days=7))
         assert time_off.sessions_cancelled == 3
         assert [t.id for t in astegni.list_time_off(app, tutor)] == [time_off.id]
-        assert astegni.remove_time_off(app, time_off.id)
-        plan = astegni.preview_reschedule(app, request, today + dt.timedelta(days=14), days=["Tue"])
-        assert astegni.reschedule(app, request, today + dt.timedelta(days=14), days=["Tue"]) == plan
-        assert astegni.end_series(app, request, today + dt.timedelta(days=28)) > 0
+        assert astegni.remove_time_off(app, time_off.id, tutor_id=tutor)
+        plan = astegni.preview_reschedule(app, request, today + dt.timedelta(days=14), days=["Tue"],
+                                          tutor_id=tutor)
+        assert astegni.reschedule(app, request, today + dt.timedelta(days=14), days=["Tue"],
+                                  tutor_id=tutor) == plan
+        assert astegni.end_series(app, request, today + dt.timedelta(days=28), tutor_id=tutor) > 0
     assert statuses(conn, request)[("cancelled", "series_ended")] > 0
+    scheduler = f"astg_scheduler_{tutor}"
+    conn.execute(f"CREATE ROLE {scheduler} LOGIN IN ROLE astegni_scheduler")
+    try:
+        with psycopg.connect(as_login(db_url, scheduler), autocommit=True) as job:
+            assert astegni.extend(job).batches == 1
+    finally:
+        conn.execute(f"DROP OWNED BY {scheduler}")
+        conn.execute(f"DROP ROLE {scheduler}")
+
+
+def test_changes_of_a_series_and_time_off_are_scoped_to_the_tutor_named(conn):
+    """Another tutor's series or time off is not found (AS001), as another tutor's request is for
+    accept; nothing changes."""
+    _, tutor, request = accepted_series(conn)
+    other = Factory(conn).tutor()
+    today = tutor_today(conn, BERLIN)
+    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZoneInfo(BERLIN))
+    time_off = astegni.add_time_off(conn, tutor, starts, starts + dt.timedelta(hours=1))
+    before = snapshot(conn, request)
+    for change in (lambda: astegni.end_series(conn, request, today, tutor_id=other),
+                   lambda: astegni.reschedule(conn, request, today, days=["Tue"], tutor_id=other),
+                   lambda: astegni.preview_reschedule(conn, request, today, days=["Tue"], tutor_id=other),
+                   lambda: astegni.remove_time_off(conn, time_off.id, tutor_id=other),
+                   lambda: astegni.remove_time_off(conn, time_off.id + 1, tutor_id=tutor)):
+        with pytest.raises(RequestNotFound) as refused:
+            change()
+        assert refused.value.detail["tutor_id"] in (other, tutor)
+    assert snapshot(conn, request) == before
+    assert [t.id for t in astegni.list_time_off(conn, tutor)] == [time_off.id]
+    assert astegni.remove_time_off(conn, time_off.id, tutor_id=tutor) is True

@@ -3,8 +3,12 @@
 -- after that date is forgotten. Its students leave the course once it is over: now when p_last_date
 -- is before the tutor's today, else at the first extension after it. One 'ended' event. Returns the
 -- number of sessions cancelled. Ending again earlier cuts more; on the same date changes nothing.
--- Raises AS001, AS005 (no last date), AS014 (not a series) and AS015 (it already ends earlier).
-CREATE OR REPLACE FUNCTION public.astegni_end_series(p_request_id integer, p_last_date date, p_reason text)
+-- p_tutor_id, when given, scopes it to that tutor's requests (as astegni_accept); the tutor's lock is
+-- taken before anything is read (astegni_claim_request).
+-- Raises AS001, AS005 (no last date, or one out of range), AS014 (not a series), AS015 (it already
+-- ends earlier), 55P03 and 40001 (retry).
+CREATE OR REPLACE FUNCTION public.astegni_end_series(p_request_id integer, p_last_date date, p_reason text,
+                                                     p_tutor_id integer DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -16,13 +20,10 @@ DECLARE
     v_zone text;
     v_cancelled integer;
 BEGIN
-    IF p_last_date IS NULL THEN
-        PERFORM public.astegni_raise('AS005',
-            format('request %s: the series needs a last date', p_request_id),
-            jsonb_build_object('request_id', p_request_id, 'field', 'last_date'),
-            'Give the date of the series'' last session (or the day before the first one it drops).');
-    END IF;
-    v_series := public.astegni_series_of(p_request_id, true);
+    PERFORM public.astegni_check_date(p_request_id, 'last_date', p_last_date,
+        'Give the date of the series'' last session (or the day before the first one it drops).');
+    PERFORM public.astegni_claim_request(p_request_id, p_tutor_id, true);
+    v_series := public.astegni_series_of(p_request_id);
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = v_series.tutor_id;
     IF v_series.last_date <= p_last_date THEN
         IF v_series.last_date < p_last_date THEN

@@ -1,12 +1,16 @@
--- Trigger function (BEFORE INSERT on astegni_extensions, one row per run): the extension at NEW.at.
--- Takes the locks of the tutors with work (in tutor id order, as acceptance does, so that it waits for
--- an acceptance in flight and then sees its sessions), brings their series to the horizon
--- (astegni_apply_extension: set-based, or one request at a time in id order when a clash has to be
--- resolved), closes the ended series whose last date has passed (their students leave the course),
--- and records what it made in the row. Running at trigger depth 1 is what lets the sessions it
--- inserts skip the per-row checks of sessions made by hand (sessions_insert_by_hand), as acceptance's
--- do; no client role may insert here, so only astegni_extend_series_at runs it.
--- Raises 40001 when a concurrent transaction booked a slot after this one's snapshot (retry).
+-- Trigger function (BEFORE INSERT on astegni_extensions, one row per batch of a run): the extension at
+-- NEW.at for the next tutors after NEW.after_tutor_id, in tutor id order, until about NEW.batch_size
+-- series (the last tutor taken whole). Takes the locks of those with work in a statement of its own,
+-- then reads what to do again (astegni_extension_work, now on committed state: an acceptance or a
+-- reschedule that was in flight is seen), brings their series to the horizon (astegni_apply_extension:
+-- set-based, or one request at a time in id order when a clash has to be resolved), closes the ended
+-- series whose last date has passed (their students leave the course), and records the batch: its
+-- last tutor (NULL once no tutor is left after NEW.after_tutor_id) and what it made. A batch locks
+-- only its own tutors, so the others are never held up by it. Running at trigger depth 1 is what lets
+-- the sessions it inserts skip the per-row checks of sessions made by hand (sessions_insert_by_hand),
+-- as acceptance's do; no client role may insert here (astegni_extend_step, astegni_extend_series_at).
+-- Raises 55P03 and 40001 (retry), the latter also when a concurrent transaction booked a slot after
+-- this one's snapshot.
 CREATE OR REPLACE FUNCTION public.astegni_on_extension()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -16,38 +20,37 @@ SET work_mem = '64MB'
 SET TimeZone = 'UTC'
 AS $$
 DECLARE
-    v_weeks integer := (SELECT s.weeks_horizon FROM public.schedule_settings AS s);
+    v_tutors integer[];
     v_ids integer[];
     v_closing integer[];
     v_id integer;
     v_grown integer;
     v_made integer;
 BEGIN
-    v_ids := ARRAY(
-        SELECT s.request_id
-        FROM public.series AS s
-        JOIN public.requested_sessions AS r ON r.id = s.request_id
-        JOIN public.tutor_profiles AS t ON t.id = s.tutor_id
-        WHERE r.status = 'accepted'
-          AND public.astegni_horizon(NEW.at, t.timezone, s.window_start, v_weeks) > s.made_until
-          AND (least(s.window_end, s.last_date) IS NULL
-               OR s.made_until < least(s.window_end, s.last_date) + 1)
-        UNION
-        SELECT k.request_id
-        FROM public.skipped_occurrences AS k
-        JOIN public.requested_sessions AS r ON r.id = k.request_id
-        WHERE k.reason = 'time_off' AND k.starts_at > NEW.at AND r.status = 'accepted'
-          AND NOT EXISTS (SELECT FROM public.tutor_time_off AS o
-                          WHERE o.tutor_id = r.tutor_id AND o.during && tstzrange(k.starts_at, k.ends_at))
-        ORDER BY 1);
-    v_closing := ARRAY(
-        SELECT s.request_id
-        FROM public.series AS s
-        JOIN public.tutor_profiles AS t ON t.id = s.tutor_id
-        WHERE s.closed_at IS NULL AND s.last_date < (NEW.at AT TIME ZONE t.timezone)::date
-        ORDER BY 1);
-    PERFORM public.astegni_lock_tutors(ARRAY(
-        SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = ANY (v_ids || v_closing)));
+    -- The batch: tutors in id order until about batch_size series (or requests with time off to make
+    -- again), picked by index order alone so that each batch reads only its own rows.
+    NEW.last_tutor_id := (
+        SELECT max(b.tutor_id)
+        FROM ((SELECT s.tutor_id FROM public.series AS s
+               WHERE s.tutor_id > NEW.after_tutor_id
+               ORDER BY s.tutor_id LIMIT NEW.batch_size)
+              UNION ALL
+              (SELECT r.tutor_id FROM public.skipped_occurrences AS k
+               JOIN public.requested_sessions AS r ON r.id = k.request_id
+               WHERE k.reason = 'time_off' AND k.starts_at > NEW.at AND r.tutor_id > NEW.after_tutor_id
+               ORDER BY r.tutor_id LIMIT NEW.batch_size)
+              ORDER BY 1 LIMIT NEW.batch_size) AS b);
+    IF NEW.last_tutor_id IS NULL THEN
+        RETURN NEW;
+    END IF;
+    v_tutors := ARRAY(SELECT DISTINCT w.tutor_id
+                      FROM public.astegni_extension_work(NEW.at, NEW.after_tutor_id, NEW.last_tutor_id) AS w);
+    PERFORM public.astegni_lock_tutors(v_tutors);
+    SELECT coalesce(array_agg(w.request_id) FILTER (WHERE NOT w.closing), '{}'),
+           coalesce(array_agg(w.request_id) FILTER (WHERE w.closing), '{}')
+    INTO v_ids, v_closing
+    FROM public.astegni_extension_work(NEW.at, NEW.after_tutor_id, NEW.last_tutor_id) AS w
+    WHERE w.tutor_id = ANY (v_tutors);  -- a tutor with work only since the first look waits for a later run
 
     BEGIN
         SELECT x.series_grown, x.sessions_made INTO NEW.series_grown, NEW.sessions_made

@@ -2,10 +2,11 @@
 -- un-cancelled): keeps the wall-clock pair (session_date, start_time, end_time) and the instants
 -- (starts_at, ends_at) telling the same time in the tutor's zone. Whichever pair the statement set moves
 -- the other; a moved starts_at alone keeps the length; both pairs set must agree. Then refuses a move
--- onto a date where the request already has a session, or onto another course's session of the tutor,
--- under the tutor's lock: a clash with an acceptance in flight is seen once it commits (AS007, never
--- the exclusion constraint's raw 23P01).
--- Raises AS007 (schedule conflict), AS010 (inconsistent session) and AS011 (date taken).
+-- onto a date where the request already has a session, or onto another course's session of the tutor.
+-- The tutor's lock is taken before the tutor's zone or sessions are read: a zone change or a clash
+-- with an acceptance in flight is seen once it commits (AS007, never the exclusion constraint's raw
+-- 23P01).
+-- Raises AS007 (schedule conflict), AS010 (inconsistent session), AS011 (date taken), 55P03 and 40001.
 CREATE OR REPLACE FUNCTION public.astegni_on_session_write()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -28,6 +29,9 @@ BEGIN
     IF NEW.tutor_id IS NULL THEN
         SELECT c.tutor_id INTO NEW.tutor_id FROM public.enrolled_courses AS c WHERE c.id = NEW.enrolled_courses_id;
     END IF;
+    -- A session moved to another tutor frees the first one's time: both are locked.
+    PERFORM public.astegni_lock_tutors(
+        ARRAY[NEW.tutor_id] || CASE WHEN TG_OP = 'UPDATE' THEN OLD.tutor_id END);
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = NEW.tutor_id;
     IF TG_OP = 'INSERT' THEN
         v_wall := NEW.session_date IS NOT NULL OR NEW.start_time IS NOT NULL OR NEW.end_time IS NOT NULL;
@@ -86,7 +90,6 @@ BEGIN
             'Move the session to a date on which its request has no session.');
     END IF;
     IF NEW.status IS DISTINCT FROM 'cancelled' THEN
-        PERFORM public.astegni_lock_tutors(ARRAY[NEW.tutor_id]);
         SELECT s.id INTO v_clash FROM public.sessions AS s
         WHERE s.tutor_id = NEW.tutor_id
           AND tstzrange(s.starts_at, s.ends_at) && tstzrange(NEW.starts_at, NEW.ends_at)

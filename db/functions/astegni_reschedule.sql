@@ -4,10 +4,15 @@
 -- occurrence cannot be made) and created; the skipped occurrences recorded, the old pattern's records
 -- from that date dropped; the request row takes the new days and times, the patterns it has had kept
 -- in series_patterns (the first as of the acceptance date); one 'rescheduled' event. All or nothing.
+-- p_tutor_id, when given, scopes it to that tutor's requests (as astegni_accept). The tutor's lock is
+-- taken in a statement of its own before anything is read (astegni_claim_request), so that a change
+-- that waited decides on, and writes over, what the previous holder committed.
 -- SECURITY DEFINER: the app may reschedule without rights on sessions.
--- Raises AS001, AS005, AS014, AS015 (see the plan) and AS007 (a clash under conflict_policy 'fail').
+-- Raises AS001, AS005, AS014, AS015 (see the plan), AS007 (a clash under conflict_policy 'fail'), 55P03
+-- and 40001 (retry).
 CREATE OR REPLACE FUNCTION public.astegni_reschedule(
-    p_request_id integer, p_from date, p_days jsonb, p_start_time time, p_end_time time)
+    p_request_id integer, p_from date, p_days jsonb, p_start_time time, p_end_time time,
+    p_tutor_id integer DEFAULT NULL)
 RETURNS TABLE (session_id integer, session_date date, starts_at timestamptz, ends_at timestamptz,
                duration integer, outcome text, reason text, clash_session_id integer)
 LANGUAGE plpgsql
@@ -25,6 +30,7 @@ DECLARE
     v_first timestamptz;
     v_last timestamptz;
 BEGIN
+    PERFORM public.astegni_claim_request(p_request_id, p_tutor_id, true);
     SELECT q.* INTO r FROM public.requested_sessions AS q WHERE q.id = p_request_id;
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = r.tutor_id;
     v_from := greatest(p_from, (now() AT TIME ZONE v_zone)::date);
@@ -33,8 +39,7 @@ BEGIN
 
     RETURN QUERY
     WITH plan AS MATERIALIZED (
-        SELECT * FROM public.astegni_reschedule_plan(p_request_id, p_from, p_days, p_start_time, p_end_time,
-                                                     true)
+        SELECT * FROM public.astegni_reschedule_plan(p_request_id, p_from, p_days, p_start_time, p_end_time)
     ),
     -- The first clash refuses the whole change (AS007), undoing the statement's writes with it (no
     -- count to refuse: 0 sessions wanted, of a limit of 1).

@@ -6,11 +6,12 @@
 -- 'rescheduled': the new pattern drops the date; or past, dst_gap, time_off, conflict: its occurrence
 -- cannot be made), 'skip' or 'refuse' (a clash under conflict_policy 'fail'). NULL days or times keep
 -- the current ones.
--- Built once for astegni_reschedule and preview_reschedule, so that the two cannot disagree.
--- Raises AS001, AS005 (a malformed or missing pattern, no from date), AS014 (not a series) and AS015
--- (from after the series' last date).
+-- Built once for astegni_reschedule (which calls it under the tutor's lock, taken in a statement
+-- before) and preview_reschedule, so that the two cannot disagree.
+-- Raises AS001, AS005 (a malformed or missing pattern, no from date or one out of range), AS014 (not
+-- a series) and AS015 (from after the series' last date).
 CREATE OR REPLACE FUNCTION public.astegni_reschedule_plan(
-    p_request_id integer, p_from date, p_days jsonb, p_start_time time, p_end_time time, p_lock boolean)
+    p_request_id integer, p_from date, p_days jsonb, p_start_time time, p_end_time time)
 RETURNS TABLE (session_id integer, session_date date, starts_at timestamptz, ends_at timestamptz,
                duration integer, outcome text, reason text, clash_session_id integer)
 LANGUAGE plpgsql
@@ -28,13 +29,9 @@ DECLARE
     v_value text;
     v_problem text;
 BEGIN
-    IF p_from IS NULL THEN
-        PERFORM public.astegni_raise('AS005',
-            format('request %s: a reschedule needs a from date', p_request_id),
-            jsonb_build_object('request_id', p_request_id, 'field', 'from'),
-            'Give the first date the new days and times apply to.');
-    END IF;
-    v_series := public.astegni_series_of(p_request_id, p_lock);
+    PERFORM public.astegni_check_date(p_request_id, 'from', p_from,
+                                      'Give the first date the new days and times apply to.');
+    v_series := public.astegni_series_of(p_request_id);
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = v_series.tutor_id;
     SELECT q.* INTO r FROM public.requested_sessions AS q WHERE q.id = p_request_id;
     v_schedule := ROW(r.schedule_type, coalesce(p_days, r.days), r.specific_dates, r.months, r.year_range,

@@ -1,7 +1,7 @@
--- The series of an accepted recurring request; with p_lock, for a change: its tutor's lock taken
--- first, as everything that books the tutor's time does.
+-- The series of an accepted recurring request, read by a change (under its tutor's lock, taken by
+-- astegni_claim_request first) or by a preview.
 -- Raises AS001 (no such request) and AS014 (not an accepted recurring request).
-CREATE OR REPLACE FUNCTION public.astegni_series_of(p_request_id integer, p_lock boolean)
+CREATE OR REPLACE FUNCTION public.astegni_series_of(p_request_id integer)
 RETURNS public.series
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
@@ -14,10 +14,6 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM public.astegni_raise('AS001', format('request %s does not exist', p_request_id),
                                      jsonb_build_object('request_id', p_request_id), 'Check the request id.');
-    END IF;
-    IF p_lock THEN
-        PERFORM public.astegni_lock_tutors(ARRAY(
-            SELECT r.tutor_id FROM public.requested_sessions AS r WHERE r.id = p_request_id));
     END IF;
     SELECT s.* INTO v_series
     FROM public.series AS s

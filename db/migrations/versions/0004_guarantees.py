@@ -7,6 +7,8 @@ Revises: 0003
 
 from collections.abc import Sequence
 
+from alembic import op
+
 from astegni.migrations import install_frozen, run_frozen
 
 revision: str = "0004"
@@ -14,9 +16,17 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+RESIGNED = ["astegni_extend_series()", "astegni_end_series(integer, date, text)",
+            "astegni_reschedule(integer, date, jsonb, time, time)",
+            "preview_reschedule(integer, date, jsonb, time, time)",
+            "astegni_reschedule_plan(integer, date, jsonb, time, time, boolean)",
+            "astegni_series_of(integer, boolean)"]
+
 
 def upgrade() -> None:
     run_frozen("0004", "up.sql")
+    for routine in RESIGNED:
+        op.execute(f"DROP ROUTINE {routine}")
     install_frozen("0004", triggers=False)
     install_frozen("0004", triggers=True)
     run_frozen("0004", "roles.sql")

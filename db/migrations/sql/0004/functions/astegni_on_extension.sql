@@ -1,0 +1,85 @@
+-- Trigger function (BEFORE INSERT on astegni_extensions, one row per batch of a run): the extension at
+-- NEW.at for the next tutors after NEW.after_tutor_id, in tutor id order, until about NEW.batch_size
+-- series (the last tutor taken whole). Takes the locks of those with work in a statement of its own,
+-- then reads what to do again (astegni_extension_work, now on committed state: an acceptance or a
+-- reschedule that was in flight is seen), brings their series to the horizon (astegni_apply_extension:
+-- set-based, or one request at a time in id order when a clash has to be resolved), closes the ended
+-- series whose last date has passed (their students leave the course), and records the batch: its
+-- last tutor (NULL once no tutor is left after NEW.after_tutor_id) and what it made. A batch locks
+-- only its own tutors, so the others are never held up by it. Running at trigger depth 1 is what lets
+-- the sessions it inserts skip the per-row checks of sessions made by hand (sessions_insert_by_hand),
+-- as acceptance's do; no client role may insert here (astegni_extend_step, astegni_extend_series_at).
+-- Raises 55P03 and 40001 (retry), the latter also when a concurrent transaction booked a slot after
+-- this one's snapshot.
+CREATE OR REPLACE FUNCTION public.astegni_on_extension()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+SET jit = off
+SET work_mem = '64MB'
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    v_tutors integer[];
+    v_ids integer[];
+    v_closing integer[];
+    v_id integer;
+    v_grown integer;
+    v_made integer;
+BEGIN
+    -- The batch: tutors in id order until about batch_size series (or requests with time off to make
+    -- again), picked by index order alone so that each batch reads only its own rows.
+    NEW.last_tutor_id := (
+        SELECT max(b.tutor_id)
+        FROM ((SELECT s.tutor_id FROM public.series AS s
+               WHERE s.tutor_id > NEW.after_tutor_id
+               ORDER BY s.tutor_id LIMIT NEW.batch_size)
+              UNION ALL
+              (SELECT r.tutor_id FROM public.skipped_occurrences AS k
+               JOIN public.requested_sessions AS r ON r.id = k.request_id
+               WHERE k.reason = 'time_off' AND k.starts_at > NEW.at AND r.tutor_id > NEW.after_tutor_id
+               ORDER BY r.tutor_id LIMIT NEW.batch_size)
+              ORDER BY 1 LIMIT NEW.batch_size) AS b);
+    IF NEW.last_tutor_id IS NULL THEN
+        RETURN NEW;
+    END IF;
+    v_tutors := ARRAY(SELECT DISTINCT w.tutor_id
+                      FROM public.astegni_extension_work(NEW.at, NEW.after_tutor_id, NEW.last_tutor_id) AS w);
+    PERFORM public.astegni_lock_tutors(v_tutors);
+    SELECT coalesce(array_agg(w.request_id) FILTER (WHERE NOT w.closing), '{}'),
+           coalesce(array_agg(w.request_id) FILTER (WHERE w.closing), '{}')
+    INTO v_ids, v_closing
+    FROM public.astegni_extension_work(NEW.at, NEW.after_tutor_id, NEW.last_tutor_id) AS w
+    WHERE w.tutor_id = ANY (v_tutors);  -- a tutor with work only since the first look waits for a later run
+
+    BEGIN
+        SELECT x.series_grown, x.sessions_made INTO NEW.series_grown, NEW.sessions_made
+        FROM public.astegni_apply_extension(NEW.at, v_ids, false) AS x;
+    EXCEPTION WHEN exclusion_violation THEN
+        NEW.series_grown := 0;
+        NEW.sessions_made := 0;
+        FOREACH v_id IN ARRAY v_ids LOOP
+            BEGIN
+                SELECT x.series_grown, x.sessions_made INTO v_grown, v_made
+                FROM public.astegni_apply_extension(NEW.at, ARRAY[v_id], true) AS x;
+            EXCEPTION WHEN exclusion_violation THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'serialization_failure',
+                    MESSAGE = format('request %s: a concurrent transaction booked one of its slots', v_id),
+                    HINT = 'Retry the transaction.';
+            END;
+            NEW.series_grown := NEW.series_grown + v_grown;
+            NEW.sessions_made := NEW.sessions_made + v_made;
+        END LOOP;
+    END;
+
+    IF v_closing <> '{}' THEN
+        PERFORM public.astegni_leave_courses(v_closing);
+        UPDATE public.series AS s SET closed_at = now() WHERE s.request_id = ANY (v_closing);
+    END IF;
+    IF NEW.series_grown > 0 THEN
+        PERFORM public.astegni_notify();
+    END IF;
+    RETURN NEW;
+END
+$$;
