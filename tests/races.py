@@ -39,7 +39,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 import astegni
-from astegni.errors import AstegniError, RetryableConflict, translate
+from astegni.errors import LOCK_TIMEOUT, AstegniError, RetryableConflict, translate
 from tests.reference import WEEKDAYS, Pattern, _names, occurrence
 from tests.support import ADDIS_ABABA, MON_WED_FRI, Factory, pull_back, scalar
 
@@ -53,6 +53,11 @@ PATIENCE = 10.0
 HORIZON_SLACK = dt.timedelta(minutes=30)
 # The other tutor's acceptance while A holds the tutor's lock: a wait this long is a stall.
 OTHER_TUTOR_LOCK_TIMEOUT = "500ms"
+# How long B, waiting for a tutor's lock, may wait before the rule gives up (its lock_timeout, 2 s, and
+# some slack for a busy machine).
+BOUNDED_WAIT = 5.0
+# The table whose rows are the tutors' locks (astegni_lock_tutors).
+TUTOR_LOCKS = "astegni_tutor_locks"
 
 
 # --- the starting state -----------------------------------------------------------------------------
@@ -196,12 +201,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("cancel", lambda c, s: astegni.cancel(c, s.series, reason="moved away", tutor_id=s.tutor)),
     # Tuesday and Saturday from week 0 on: the Monday frees the dates request's slot, the Saturday
     # takes its other one.
-    Operation("reschedule", lambda c, s: astegni.reschedule(c, s.series, s.monday,
-                                                            days=["Tuesday", "Saturday"])),
+    Operation("reschedule", lambda c, s: astegni.reschedule(
+        c, s.series, s.monday, days=["Tuesday", "Saturday"], tutor_id=s.tutor)),
     # Tuesday and Thursday two hours later, from week 1 on: its Tuesdays are another pattern's.
     Operation("retime", lambda c, s: astegni.reschedule(
-        c, s.series, s.day(1, 1), days=["Tuesday", "Thursday"], start_time=s.at(2), end_time=s.at(3))),
-    Operation("end", lambda c, s: astegni.end_series(c, s.series, s.day(1, 3), "exams")),
+        c, s.series, s.day(1, 1), days=["Tuesday", "Thursday"], start_time=s.at(2), end_time=s.at(3),
+        tutor_id=s.tutor)),
+    Operation("end", lambda c, s: astegni.end_series(c, s.series, s.day(1, 3), "exams", tutor_id=s.tutor)),
     # Friday of week 1 to Tuesday of week 2: across the series' end.
     Operation("time off added", lambda c, s: astegni.add_time_off(
         c, s.tutor, s.midnight(1, 5), s.midnight(2, 2), "holiday")),
@@ -209,7 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("time off moved", lambda c, s: statement(
         c, "UPDATE tutor_time_off SET during = tstzrange(%s, %s) WHERE id = %s",
         s.midnight(2, 4), s.midnight(2, 6), s.time_off)),
-    Operation("time off removed", lambda c, s: astegni.remove_time_off(c, s.time_off)),
+    Operation("time off removed", lambda c, s: astegni.remove_time_off(c, s.time_off, tutor_id=s.tutor)),
     Operation("extension", lambda c, s: statement(c, "SELECT astegni_extend_series_at(now())")),
     Operation("zone change", lambda c, s: statement(
         c, "UPDATE tutor_profiles SET timezone = %s WHERE id = %s", NEW_ZONE, s.tutor)),
@@ -236,6 +242,11 @@ class Outcome:
     sqlstate: str | None = None
     raw: str | None = None
 
+    @property
+    def timed_out(self) -> bool:
+        """The rule gave up waiting for a tutor's lock (RetryableConflict, 55P03)."""
+        return self.sqlstate == LOCK_TIMEOUT and (self.raw or "").startswith("RetryableConflict")
+
 
 def begin(conn: psycopg.Connection[Any]) -> None:
     """Opens a transaction on a connection that is not autocommit (read committed, as the app's)."""
@@ -244,8 +255,8 @@ def begin(conn: psycopg.Connection[Any]) -> None:
 
 def perform(conn: psycopg.Connection[Any], op: Operation, start: Start) -> Outcome:
     """Runs `op` in conn's open transaction, in a savepoint: a failure undoes the operation alone. The
-    project's errors are the AstegniErrors of SQLSTATE class AS; anything else is raw (a
-    RetryableConflict too: no case here provokes a timeout)."""
+    project's errors are the AstegniErrors of SQLSTATE class AS; anything else is raw, a
+    RetryableConflict too (unless the case provoked it: `Outcome.timed_out`)."""
     try:
         with conn.transaction():
             op.run(conn, start)
@@ -454,6 +465,7 @@ class Case:
     snapshot: Snapshot | None = None
     violations: list[str] = field(default_factory=list)
     waited: bool | None = None
+    waited_on: str | None = None  # the table of the row B was seen waiting for
     other_tutor: str | None = None  # None: the other tutor's acceptance completed; else what went wrong
     problems: list[str] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
@@ -498,14 +510,15 @@ class Matrix:
         after = snapshot(self.monitor, start, (outcome, Outcome()))
         return before, outcome, after, violations(self.monitor, start)
 
-    def serial(self, start: Start, first: Operation, second: Operation, label: str = "A;B") -> Order:
-        """`first` then `second` (computed once per order, on `start` when not yet, in a transaction
-        rolled back after)."""
-        key = (first.name, second.name)
+    def serial(self, start: Start, first: Operation, second: Operation | None, label: str = "A;B") -> Order:
+        """`first` then `second` (None: `first` alone, the second side refused 55P03), computed once per
+        order, on `start` when not yet, in a transaction rolled back after."""
+        key = (first.name, second.name if second else "")
         if key not in self._serial:
             conn = self.sides[0]
             begin(conn)
-            outcomes = perform(conn, first, start), perform(conn, second, start)
+            outcomes = (perform(conn, first, start),
+                        perform(conn, second, start) if second else Outcome(LOCK_TIMEOUT))
             self._serial[key] = snapshot(conn, start, outcomes), violations(conn, start)
             conn.rollback()
         snap, broken = self._serial[key]
@@ -518,26 +531,58 @@ class Matrix:
         completed, then A committed and B finished."""
         start = self.fresh()
         case = Case("held", a, b, orders=[self.serial(start, a, b)])
+        first, side, one = self._hold(case, start)
+        case.other_tutor = _other_tutor(self.monitor, start)
+        one = commit(first, one)
+        self._finish([side])
+        case.outcomes = (one, side.outcome)
+        return self._judged(case, start)
+
+    def timeout(self, a: Operation, b: Operation) -> Case:
+        """A held open past the rule's lock timeout. B, seen waiting for the tutor's lock, must give up
+        with RetryableConflict (55P03) while A is still open, having written nothing: the database is
+        then A's alone. B seen waiting for a row of another table (one A wrote: its own statement's
+        wait, before the rule runs) is left waiting, as in a held case: the database is then A;B's."""
+        start = self.fresh()
+        alone, after = self.serial(start, a, None, "A alone"), self.serial(start, a, b)
+        case = Case("timeout", a, b)
+        first, side, one = self._hold(case, start)
+        if case.waited_on == TUTOR_LOCKS:
+            case.orders = [alone]
+            side.join(BOUNDED_WAIT)
+            if side.is_alive():
+                case.problems.append(f"B ({b}) still waited {BOUNDED_WAIT:.0f} s after it was seen waiting"
+                                     f" for the tutor's lock: its wait is not bounded")
+        else:
+            case.orders = [after]
+        one = commit(first, one)
+        self._finish([side])
+        case.outcomes = (one, side.outcome)
+        return self._judged(case, start)
+
+    def _hold(self, case: Case, start: Start) -> tuple[psycopg.Connection[Any], _Side, Outcome]:
+        """A run in a transaction left open, B started and seen waiting on a lock (else a problem), and
+        the table whose row B waits for."""
         first, monitor = self.sides[0], self.monitor
         begin(first)
-        one = perform(first, a, start)
+        one = perform(first, case.a, start)
         if one.sqlstate is not None:
-            case.problems.append(f"A ({a}) failed on the starting state: {one}")
-        side = _Side(self.sides[1], b, start)
+            case.problems.append(f"A ({case.a}) failed on the starting state: {one}")
+        side = _Side(self.sides[1], case.b, start)
         side.start()
         deadline = time.monotonic() + PATIENCE
         case.waited = _waiting(monitor, side.pid)
         while not case.waited and side.is_alive() and time.monotonic() < deadline:
             time.sleep(0.002)
             case.waited = _waiting(monitor, side.pid)
-        if not case.waited:
-            case.problems.append(f"B ({b}) was never seen waiting on a lock while A ({a}) was open"
+        if case.waited:
+            # A row lock's waiter holds (or waits for) the tuple lock of the row: it names the table.
+            case.waited_on = scalar(monitor, "SELECT min(relation::regclass::text) FROM pg_locks"
+                                             " WHERE pid = %s AND locktype = 'tuple'", side.pid)
+        else:
+            case.problems.append(f"B ({case.b}) was never seen waiting on a lock while A ({case.a}) was open"
                                  + (" (it finished)" if not side.is_alive() else ""))
-        case.other_tutor = _other_tutor(monitor, start)
-        one = commit(first, one)
-        self._finish([side])
-        case.outcomes = (one, side.outcome)
-        return self._judged(case, start)
+        return first, side, one
 
     def raced(self, a: Operation, b: Operation, seed: int) -> Case:
         """A and B released together, each after a small delay drawn from `seed`, no hold."""
@@ -615,16 +660,18 @@ def judge(case: Case) -> list[str]:
     if case.other_tutor is not None:
         problems.append(f"the other tutor's acceptance did not complete while A was open: {case.other_tutor}")
     for side, outcome in zip("AB", case.outcomes, strict=True):
-        if outcome.raw is not None:
+        provoked = (case.mode == "timeout" and side == "B" and outcome.timed_out
+                    and case.waited_on == TUTOR_LOCKS)
+        if outcome.raw is not None and not provoked:
             problems.append(f"raw error from {side}: {outcome.raw}")
     case.matched = next((label for label, s, _ in case.orders if case.snapshot.agrees(s)), None)
     if case.matched is None:
         for label, s, _ in case.orders:
-            refused = [f"{side} raised {mine} (serial {label}: {theirs or 'ok'})"
-                       for side, mine, theirs in zip("AB", case.snapshot.errors, s.errors, strict=True)
-                       if mine and mine != theirs]
-            if refused:
-                problems.append(f"false refusal against {label}: " + "; ".join(refused))
+            for side, mine, theirs in zip("AB", case.snapshot.errors, s.errors, strict=True):
+                if mine != theirs:
+                    problems.append(f"{'false refusal' if mine else 'missed refusal'} against {label}: "
+                                    f"{side} {'raised ' + mine if mine else 'succeeded'} ({label}: "
+                                    f"{'raised ' + theirs if theirs else 'succeeded'})")
         problems.append("the database is no serial order's:\n" + "\n".join(
             f" against {label}:\n{case.snapshot.diff(s, label)}" for label, s, _ in case.orders))
     serial_broken = {v for _, _, broken in case.orders for v in broken}

@@ -6,6 +6,10 @@ two serial orders would, with no raw error, no false refusal and no broken invar
   another tutor's acceptance must complete meanwhile; the database must then be exactly A;B's.
 - random (a few seeds by default, many under `pytest -m thorough`): A and B released together after
   small seeded delays; the database must be A;B's or B;A's.
+- timeout (a few pairs by default, every pair under `pytest -m thorough`): A's transaction is held
+  past the rule's lock timeout; B, waiting for the tutor's lock, must give up with RetryableConflict
+  (55P03) while A is still open, and the database must be A's alone (B waiting for a row A wrote, its
+  own statement's wait before the rule runs, finishes after A as in a held case).
 
 A new operation joins the matrix by adding its entry to OPERATIONS.
 """
@@ -19,6 +23,7 @@ import pytest
 
 from tests.conftest import _fresh_database
 from tests.races import (
+    BY_NAME,
     OPERATIONS,
     Case,
     Matrix,
@@ -32,6 +37,10 @@ from tests.reliability_report import record
 
 QUICK_SEEDS = range(6)
 THOROUGH_SEEDS = range(6, 1006)
+# Pairs whose B takes the tutor's lock each its own way: a function claiming the request, the zone's
+# trigger, a hand insert's trigger, time off's function.
+QUICK_TIMEOUTS = [("extension", "reschedule"), ("reschedule", "zone change"),
+                  ("zone change", "session inserted"), ("session moved", "time off removed")]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +56,11 @@ def _checked(case: Case) -> None:
     problems = judge(case)
     record(f"race_cases:{case.mode}", 1)
     record("race_waits_seen", 1 if case.waited else 0)
+    if case.waited_on:
+        record(f"race_waits_on:{case.mode}:{case.waited_on}", 1)
     record("race_serial_matches", 0 if case.matched is None else 1)
     record("race_other_tutor_accepted", 1 if case.mode == "held" and case.other_tutor is None else 0)
+    record("race_timeouts_refused", 1 if case.mode == "timeout" and case.outcomes[1].timed_out else 0)
     if problems:
         pytest.fail(report(case, problems), pytrace=False)
 
@@ -82,3 +94,14 @@ def test_random(matrix: Matrix, seed: int) -> None:
 @pytest.mark.parametrize("seed", THOROUGH_SEEDS)
 def test_random_thorough(matrix: Matrix, seed: int) -> None:
     _random(matrix, seed)
+
+
+@pytest.mark.parametrize(("a", "b"), QUICK_TIMEOUTS, ids=lambda name: name.replace(" ", "_"))
+def test_timeout(matrix: Matrix, a: str, b: str) -> None:
+    _checked(matrix.timeout(BY_NAME[a], BY_NAME[b]))
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize(("a", "b"), pairs(), ids=lambda op: str(op).replace(" ", "_"))
+def test_timeout_thorough(matrix: Matrix, a: Operation, b: Operation) -> None:
+    _checked(matrix.timeout(a, b))
