@@ -5,8 +5,8 @@ An operation is one entry of OPERATIONS: a name and a function running it on a c
 transaction the caller opened and ends. A case races two of them:
 
 - "held": A runs in a transaction left open; B starts on a second connection and must be seen waiting
-  on a lock (pg_stat_activity); meanwhile an acceptance of another tutor completes; then A commits and
-  B finishes. The database must equal the serial order A;B.
+  on a lock A holds (pg_blocking_pids); meanwhile an acceptance of another tutor completes without
+  waiting on either; then A commits and B finishes. The database must equal the serial order A;B.
 - "random": A and B start together after small seeded delays, with no hold. The database must equal
   one of the serial orders.
 
@@ -51,8 +51,6 @@ PATIENCE = 10.0
 # made_until is a horizon taken from now(): a race and its serial run, seconds or minutes apart, agree
 # on it within this.
 HORIZON_SLACK = dt.timedelta(minutes=30)
-# The other tutor's acceptance while A holds the tutor's lock: a wait this long is a stall.
-OTHER_TUTOR_LOCK_TIMEOUT = "500ms"
 # How long B, waiting for a tutor's lock, may wait before the rule gives up (its lock_timeout, 2 s, and
 # some slack for a busy machine).
 BOUNDED_WAIT = 5.0
@@ -465,7 +463,7 @@ class Case:
     snapshot: Snapshot | None = None
     violations: list[str] = field(default_factory=list)
     waited: bool | None = None
-    waited_on: str | None = None  # the table of the row B was seen waiting for
+    waited_on: str | None = None  # timeout: the table of the row B still waited for past the bound
     other_tutor: str | None = None  # None: the other tutor's acceptance completed; else what went wrong
     problems: list[str] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
@@ -486,11 +484,12 @@ class Matrix:
         self.url = url
         self.monitor = psycopg.connect(url, autocommit=True)
         self.sides = [psycopg.connect(url), psycopg.connect(url)]
+        self.other = psycopg.connect(url, autocommit=True)  # the other tutor's app
         self.calendar = Calendar.now(self.monitor)
         self._serial: dict[tuple[str, str], tuple[Snapshot, list[str]]] = {}
 
     def close(self) -> None:
-        for conn in (self.monitor, *self.sides):
+        for conn in (self.monitor, *self.sides, self.other):
             conn.close()
 
     def fresh(self) -> Start:
@@ -532,37 +531,38 @@ class Matrix:
         start = self.fresh()
         case = Case("held", a, b, orders=[self.serial(start, a, b)])
         first, side, one = self._hold(case, start)
-        case.other_tutor = _other_tutor(self.monitor, start)
+        case.other_tutor = self._other_tutor(start)
         one = commit(first, one)
         self._finish([side])
         case.outcomes = (one, side.outcome)
         return self._judged(case, start)
 
     def timeout(self, a: Operation, b: Operation) -> Case:
-        """A held open past the rule's lock timeout. B, seen waiting for the tutor's lock, must give up
-        with RetryableConflict (55P03) while A is still open, having written nothing: the database is
-        then A's alone. B seen waiting for a row of another table (one A wrote: its own statement's
-        wait, before the rule runs) is left waiting, as in a held case: the database is then A;B's."""
+        """A held open past the rule's lock timeout. B, seen waiting, must give up with RetryableConflict
+        (55P03) while A is still open, having written nothing: the database is then A's alone. A B
+        still waiting then for a row of another table than the tutors' locks (a row A wrote, which B's
+        own statement locks before the rule runs) is left to finish after A, as in a held case: the
+        database is then A;B's."""
         start = self.fresh()
         alone, after = self.serial(start, a, None, "A alone"), self.serial(start, a, b)
-        case = Case("timeout", a, b)
+        case = Case("timeout", a, b, orders=[alone])
         first, side, one = self._hold(case, start)
-        if case.waited_on == TUTOR_LOCKS:
-            case.orders = [alone]
-            side.join(BOUNDED_WAIT)
-            if side.is_alive():
+        side.join(BOUNDED_WAIT)
+        if side.is_alive():
+            # A row lock's waiter holds (or waits for) the tuple lock of the row: it names the table.
+            case.waited_on = scalar(self.monitor, "SELECT min(relation::regclass::text) FROM pg_locks"
+                                                  " WHERE pid = %s AND locktype = 'tuple'", side.pid)
+            case.orders = [after]
+            if case.waited_on in (None, TUTOR_LOCKS):
                 case.problems.append(f"B ({b}) still waited {BOUNDED_WAIT:.0f} s after it was seen waiting"
                                      f" for the tutor's lock: its wait is not bounded")
-        else:
-            case.orders = [after]
         one = commit(first, one)
         self._finish([side])
         case.outcomes = (one, side.outcome)
         return self._judged(case, start)
 
     def _hold(self, case: Case, start: Start) -> tuple[psycopg.Connection[Any], _Side, Outcome]:
-        """A run in a transaction left open, B started and seen waiting on a lock (else a problem), and
-        the table whose row B waits for."""
+        """A run in a transaction left open, B started and seen waiting on a lock (else a problem)."""
         first, monitor = self.sides[0], self.monitor
         begin(first)
         one = perform(first, case.a, start)
@@ -571,16 +571,13 @@ class Matrix:
         side = _Side(self.sides[1], case.b, start)
         side.start()
         deadline = time.monotonic() + PATIENCE
-        case.waited = _waiting(monitor, side.pid)
+        holder = [first.info.backend_pid]
+        case.waited = _blocked(monitor, side.pid, holder)
         while not case.waited and side.is_alive() and time.monotonic() < deadline:
             time.sleep(0.002)
-            case.waited = _waiting(monitor, side.pid)
-        if case.waited:
-            # A row lock's waiter holds (or waits for) the tuple lock of the row: it names the table.
-            case.waited_on = scalar(monitor, "SELECT min(relation::regclass::text) FROM pg_locks"
-                                             " WHERE pid = %s AND locktype = 'tuple'", side.pid)
-        else:
-            case.problems.append(f"B ({case.b}) was never seen waiting on a lock while A ({case.a}) was open"
+            case.waited = _blocked(monitor, side.pid, holder)
+        if not case.waited:
+            case.problems.append(f"B ({case.b}) was never seen waiting on a lock of A ({case.a})"
                                  + (" (it finished)" if not side.is_alive() else ""))
         return first, side, one
 
@@ -597,6 +594,29 @@ class Matrix:
         self._finish(sides)
         case.outcomes = (sides[0].outcome, sides[1].outcome)
         return self._judged(case, start)
+
+    def _other_tutor(self, start: Start) -> str | None:
+        """Accepts the other tutor's request; None when it completed without waiting on a lock of the
+        case's sides, else what went wrong."""
+        error: list[BaseException] = []
+
+        def accept() -> None:
+            try:
+                astegni.accept(self.other, start.other_request, tutor_id=start.other_tutor)
+            except (AstegniError, psycopg.Error) as refused:
+                error.append(refused)
+
+        app = threading.Thread(target=accept, daemon=True)
+        app.start()
+        stalled = False
+        while app.is_alive() and not stalled:
+            stalled = _blocked(self.monitor, self.other.info.backend_pid,
+                               [conn.info.backend_pid for conn in self.sides])
+            time.sleep(0.002)
+        app.join(PATIENCE)
+        if stalled:
+            return "it waited on a lock the case holds" + (f", then failed: {error[0]}" if error else "")
+        return f"{type(error[0]).__name__}: {error[0]}" if error else None
 
     def _finish(self, sides: list[_Side]) -> None:
         """Waits for the sides; one still running after PATIENCE is cancelled and its connection
@@ -616,9 +636,10 @@ class Matrix:
         return case
 
 
-def _waiting(monitor: psycopg.Connection[Any], pid: int) -> bool:
-    return bool(scalar(monitor, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
-                                " AND wait_event_type = 'Lock'", pid))
+def _blocked(monitor: psycopg.Connection[Any], pid: int, holders: list[int]) -> bool:
+    """Whether the backend `pid` waits on a lock one of `holders` holds (a wait on anyone else's, such
+    as the server-wide lock of committing NOTIFYs, is not the case's)."""
+    return bool(scalar(monitor, "SELECT pg_blocking_pids(%s) && %s::integer[]", pid, holders))
 
 
 class _Side(threading.Thread):
@@ -640,18 +661,6 @@ class _Side(threading.Thread):
         self.outcome = commit(self.conn, perform(self.conn, self.op, self.state))
 
 
-def _other_tutor(conn: psycopg.Connection[Any], start: Start) -> str | None:
-    """Accepts the other tutor's request (conn is autocommit); None when it completed, else why not
-    (a lock wait longer than OTHER_TUTOR_LOCK_TIMEOUT is a stall)."""
-    try:
-        with conn.transaction():
-            conn.execute(f"SET LOCAL lock_timeout = '{OTHER_TUTOR_LOCK_TIMEOUT}'")
-            astegni.accept(conn, start.other_request, tutor_id=start.other_tutor)
-    except (AstegniError, psycopg.Error) as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
-
 def judge(case: Case) -> list[str]:
     """Every way the case failed: its problems, raw errors, false refusals, a state that is no serial
     order's (held: not A;B), invariant violations. Empty when it passed."""
@@ -660,8 +669,7 @@ def judge(case: Case) -> list[str]:
     if case.other_tutor is not None:
         problems.append(f"the other tutor's acceptance did not complete while A was open: {case.other_tutor}")
     for side, outcome in zip("AB", case.outcomes, strict=True):
-        provoked = (case.mode == "timeout" and side == "B" and outcome.timed_out
-                    and case.waited_on == TUTOR_LOCKS)
+        provoked = case.mode == "timeout" and side == "B" and outcome.timed_out
         if outcome.raw is not None and not provoked:
             problems.append(f"raw error from {side}: {outcome.raw}")
     case.matched = next((label for label, s, _ in case.orders if case.snapshot.agrees(s)), None)

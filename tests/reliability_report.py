@@ -62,7 +62,7 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
              if k.startswith("property_skips_compared:")}
     steps = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("series_step:")}
     replanned = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("series_reschedule:")}
-    waits = {tuple(k.split(":")[1:]): v for k, v in f.items() if k.startswith("race_waits_on:")}
+    row_waits = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("race_row_waits:")}
     verdict = ("Every check passed: no session was lost or doubled, no request was left half-accepted, "
                "no hostile input was executed, and the database agreed with the reference model on "
                "every example." if passed else
@@ -109,9 +109,8 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"(it succeeds and changes it) | {f['race_operations']} |",
         f"| &nbsp;&nbsp;held cases: every ordered pair, A's transaction held open while B runs "
         f"| {f['race_cases:held']:,} |",
-        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B was seen waiting on a lock | {f['race_waits_seen']:,} |",
-        *(f"| &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;{mode} cases: B waiting for a row of `{table}` | {n:,} |"
-          for (mode, table), n in sorted(waits.items())),
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B was seen waiting on a lock A held "
+        f"| {f['race_waits_seen']:,} |",
         f"| &nbsp;&nbsp;&nbsp;&nbsp;of which another tutor's acceptance completed while A was held "
         f"| {f['race_other_tutor_accepted']:,} |",
         f"| &nbsp;&nbsp;random cases: a seeded pair released together after seeded delays "
@@ -119,6 +118,9 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| &nbsp;&nbsp;timeout cases: A held past the rule's lock timeout; B, waiting for the tutor's "
         f"lock, must give up (55P03) and write nothing | {f['race_cases:timeout']:,} "
         f"({f['race_timeouts_refused']:,} refused 55P03) |",
+        *(f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B waited on, unbounded, for a row of `{table}` that A wrote "
+          f"(its own statement's lock, taken before the rule's) | {n:,} |"
+          for table, n in sorted(row_waits.items())),
         f"| &nbsp;&nbsp;cases whose database equalled a serial order (held: exactly A;B; timeout: A "
         f"alone, or A;B when B waited for a row A wrote) | {f['race_serial_matches']:,} |",
         f"| backends terminated (`pg_terminate_backend`) mid bulk acceptance | "
@@ -177,15 +179,15 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "operation with itself included) runs on a starting state of its own (an accepted Mon/Wed/Fri "
         "series whose marker is two weeks behind, time off over two of its sessions, two pending "
         "requests whose dates it overlaps, another tutor with a pending request). Held: A's "
-        "transaction stays open, B must be seen waiting on a lock in `pg_stat_activity`, the other "
-        "tutor's acceptance must complete meanwhile, then A commits. Random: both released together "
-        "after seeded delays. Timeout: A held past the rule's lock timeout, B must give up with "
-        "`RetryableConflict` (55P03) and write nothing (unless it waited for a row A wrote, in its "
-        "own statement before the rule runs). The tutor's sessions, skipped occurrences, series, "
-        "patterns, time off, requests, enrolments and zone, and the SQLSTATE each operation raised, "
-        "must then equal a serial order's (held: exactly A;B), with no raw error, and the series "
-        "invariants of `tests/reference.py` hold (each live session is its pattern's, no occurrence lost, no "
-        "double or overlapping session, both time pairs agree).",
+        "transaction stays open, B must be seen waiting on a lock A holds (`pg_blocking_pids`), the "
+        "other tutor's acceptance must complete meanwhile without waiting on either, then A commits. "
+        "Random: both released together after seeded delays. Timeout: A held past the rule's lock "
+        "timeout, B must give up with `RetryableConflict` (55P03) and write nothing (unless it "
+        "waited for a row A wrote, in its own statement before the rule runs). The tutor's sessions, "
+        "skipped occurrences, series, patterns, time off, requests, enrolments and zone, and the "
+        "SQLSTATE each operation raised, must then equal a serial order's (held: exactly A;B), with "
+        "no raw error, and the series invariants of `tests/reference.py` hold (each live session is "
+        "its pattern's, no occurrence lost, no double or overlapping session, both time pairs agree).",
         "- `tests/test_faults.py`: faults are injected once the acceptance is observed writing "
         "(the sessions file grew, or the backend holds a transaction id and waits on a lock); "
         "afterwards every request is accepted with all its sessions or pending with none, and "

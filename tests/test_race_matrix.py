@@ -2,14 +2,15 @@
 OPERATIONS, an operation with itself included), raced on one tutor, must leave the database as one of the
 two serial orders would, with no raw error, no false refusal and no broken invariant.
 
-- held (every pair, the default run): A's transaction is left open, B must be seen waiting on a lock,
-  another tutor's acceptance must complete meanwhile; the database must then be exactly A;B's.
+- held (every pair, the default run): A's transaction is left open, B must be seen waiting on a lock A
+  holds, another tutor's acceptance must complete meanwhile without waiting on either; the database
+  must then be exactly A;B's.
 - random (a few seeds by default, many under `pytest -m thorough`): A and B released together after
   small seeded delays; the database must be A;B's or B;A's.
 - timeout (a few pairs by default, every pair under `pytest -m thorough`): A's transaction is held
-  past the rule's lock timeout; B, waiting for the tutor's lock, must give up with RetryableConflict
-  (55P03) while A is still open, and the database must be A's alone (B waiting for a row A wrote, its
-  own statement's wait before the rule runs, finishes after A as in a held case).
+  past the rule's lock timeout; B must give up with RetryableConflict (55P03) while A is still open,
+  and the database must be A's alone (a B still waiting for a row A wrote, which its own statement
+  locks before the rule runs, finishes after A as in a held case).
 
 A new operation joins the matrix by adding its entry to OPERATIONS.
 """
@@ -57,7 +58,7 @@ def _checked(case: Case) -> None:
     record(f"race_cases:{case.mode}", 1)
     record("race_waits_seen", 1 if case.waited else 0)
     if case.waited_on:
-        record(f"race_waits_on:{case.mode}:{case.waited_on}", 1)
+        record(f"race_row_waits:{case.waited_on}", 1)
     record("race_serial_matches", 0 if case.matched is None else 1)
     record("race_other_tutor_accepted", 1 if case.mode == "held" and case.other_tutor is None else 0)
     record("race_timeouts_refused", 1 if case.mode == "timeout" and case.outcomes[1].timed_out else 0)
