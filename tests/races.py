@@ -9,6 +9,8 @@ transaction the caller opened and ends. A case races two of them:
   waiting on either; then A commits and B finishes. The database must equal the serial order A;B.
 - "random": A and B start together after small seeded delays, with no hold. The database must equal
   one of the serial orders.
+- "timeout": as held, but A stays open past the rule's lock timeout: B must give up with
+  RetryableConflict (55P03), and the database equal A alone's.
 
 The serial orders are the oracle: A then B on a starting state of their own, in a transaction rolled
 back afterwards (each order computed once per process). Compared: the canonical `Snapshot` of the
