@@ -10,8 +10,9 @@ answered with the old endpoint's body, byte for byte (`success`, `message`, `req
 `responded_at`, and for an acceptance `agreed_price`, `sessions_created`, `enrolled_course_id`). A
 refusal is rolled back and answered by its SQLSTATE (HTTP_STATUS) with
 `{"detail": {"code", "message", "field", "value"}}`; a deadlock, a serialization failure or a tutor
-locked past the rule's lock_timeout is 503 with Retry-After, any other database error a 500 with a generic message. PostgreSQL's context (the PL/pgSQL call stack) never
-reaches the client: it is logged to the `astegni.fastapi` logger.
+locked past the rule's lock_timeout is 503 with Retry-After, any other database error a 500 with a
+generic message. PostgreSQL's context (the PL/pgSQL call stack) never reaches the client: it is logged
+to the `astegni.fastapi` logger.
 
 On a sync connection the database work runs in FastAPI's threadpool, never on the event loop; on an
 AsyncConnection it is awaited (astegni.aio).

@@ -8,8 +8,8 @@
 -- the current ones.
 -- Built once for astegni_reschedule (which calls it under the tutor's lock, taken in a statement
 -- before) and preview_reschedule, so that the two cannot disagree.
--- Raises AS001, AS005 (a malformed or missing pattern, no from date or one out of range), AS014 (not
--- a series) and AS015 (from after the series' last date).
+-- Raises AS005 (a malformed or missing pattern, no from date or one out of range), AS014 (not a
+-- series) and AS015 (from after the series' last date); its callers have raised AS001 before.
 CREATE OR REPLACE FUNCTION public.astegni_reschedule_plan(
     p_request_id integer, p_from date, p_days jsonb, p_start_time time, p_end_time time)
 RETURNS TABLE (session_id integer, session_date date, starts_at timestamptz, ends_at timestamptz,

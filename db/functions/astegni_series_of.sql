@@ -1,6 +1,6 @@
 -- The series of an accepted recurring request, read by a change (under its tutor's lock, taken by
--- astegni_claim_request first) or by a preview.
--- Raises AS001 (no such request) and AS014 (not an accepted recurring request).
+-- astegni_claim_request first) or by a preview (after astegni_claim_request has found the request).
+-- Raises AS014 (not an accepted recurring request).
 CREATE OR REPLACE FUNCTION public.astegni_series_of(p_request_id integer)
 RETURNS public.series
 LANGUAGE plpgsql
@@ -11,10 +11,6 @@ DECLARE
     v_series public.series;
 BEGIN
     SELECT r.status INTO v_status FROM public.requested_sessions AS r WHERE r.id = p_request_id;
-    IF NOT FOUND THEN
-        PERFORM public.astegni_raise('AS001', format('request %s does not exist', p_request_id),
-                                     jsonb_build_object('request_id', p_request_id), 'Check the request id.');
-    END IF;
     SELECT s.* INTO v_series
     FROM public.series AS s
     JOIN public.requested_sessions AS r ON r.id = s.request_id AND r.status = 'accepted'
