@@ -236,16 +236,17 @@ def pairs() -> list[tuple[Operation, Operation]]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an operation ended with: None (done) or its error's SQLSTATE, and `raw`, the text of an
-    error that is none of the project's."""
+    """What an operation ended with: None (done) or its error's SQLSTATE; `raw`, the text of an error
+    that is none of the project's; whether it was a RetryableConflict."""
 
     sqlstate: str | None = None
     raw: str | None = None
+    retryable: bool = False
 
     @property
     def timed_out(self) -> bool:
         """The rule gave up waiting for a tutor's lock (RetryableConflict, 55P03)."""
-        return self.sqlstate == LOCK_TIMEOUT and (self.raw or "").startswith("RetryableConflict")
+        return self.retryable and self.sqlstate == LOCK_TIMEOUT
 
 
 def begin(conn: psycopg.Connection[Any]) -> None:
@@ -262,8 +263,9 @@ def perform(conn: psycopg.Connection[Any], op: Operation, start: Start) -> Outco
             op.run(conn, start)
     except AstegniError as error:
         sqlstate = type(error).sqlstate or error.detail.get("sqlstate")
-        ours = sqlstate is not None and sqlstate.startswith("AS") and not isinstance(error, RetryableConflict)
-        return Outcome(sqlstate, None if ours else f"{type(error).__name__}: {error}")
+        retryable = isinstance(error, RetryableConflict)
+        ours = sqlstate is not None and sqlstate.startswith("AS") and not retryable
+        return Outcome(sqlstate, None if ours else f"{type(error).__name__}: {error}", retryable)
     except Exception as error:  # a raw error: reported by the case
         return Outcome(getattr(error, "sqlstate", None) or type(error).__name__,
                        f"{type(error).__name__}: {error}")
