@@ -3,7 +3,8 @@
 The dry run does everything the upgrade would do inside one transaction and rolls it back, so its
 verdict is the upgrade's own: it builds the baseline (revision 0001) beside the live tables and lists
 how they differ, stamps and upgrades, lists the rows that stop the upgrade with the SQL that resolves
-each, applies that SQL to see the upgrade through, then accepts each pending request alone and notes
+each (where it deletes a row, whatever references that row in the catalogue follows the row kept
+first), applies that SQL to see the upgrade through, then accepts each pending request alone and notes
 what the rule did. Nothing it does is committed; it holds the upgrade's locks until it rolls back.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import psycopg
 from alembic import command
+from psycopg import sql
 from psycopg.rows import dict_row
 from sqlalchemy.engine import Connection
 
@@ -76,8 +78,8 @@ def inspect(url: str) -> Report:
                 try:
                     _upgrade(conn, url, report.revision)
                 except UpgradeBlocked as blocked:
-                    report.blockers = blocked.blockers
                     attempt.rollback()
+                    report.blockers = [_following(driver, blocker) for blocker in blocked.blockers]
                 except Exception as error:  # any other reason the real upgrade would fail
                     report.failure = _reason(error)
                     attempt.rollback()
@@ -131,6 +133,41 @@ def _differences(driver: psycopg.Connection[Any]) -> list[Difference]:
     with driver.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(queries.BASELINE_DIFFERENCES).fetchall()
     return [Difference(**row) for row in rows]
+
+
+def _deletion(blocker: dict[str, Any]) -> tuple[str, int | None, list[int]] | None:
+    """What a blocker's resolution deletes (sql/0002/blockers.sql, by rank): the table, the row kept in
+    place of the deleted ones (None: none, a session without a course has no stand-in), the rows deleted."""
+    facts = blocker["facts"]
+    match blocker["rank"]:
+        case 1:  # one tutor's student enrolled twice: merged into the first enrolment
+            return "enrolled_students", facts["ids"][0], facts["ids"][1:]
+        case 2:  # one tutor's package held twice: merged into the first course
+            return "enrolled_courses", facts["ids"][0], facts["ids"][1:]
+        case 3:
+            return "sessions", None, [facts["session_id"]]
+    return None  # the others only update rows
+
+
+def _following(driver: psycopg.Connection[Any], blocker: dict[str, Any]) -> dict[str, Any]:
+    """The blocker, its resolution first making every row that references a row it deletes follow the
+    row kept, or, where none is kept, stopping while any row references it (queries.FOLLOW_KEPT_ROW,
+    from the catalogue as it is: the app's own tables too, whatever their ON DELETE). What the frozen
+    resolution already moves (sessions, payments) is not repeated."""
+    deletion = _deletion(blocker)
+    if deletion is None:
+        return blocker
+    table, kept, deleted = deletion
+    rows = driver.execute(queries.FOLLOW_KEPT_ROW.format(
+        table=sql.Literal(table), kept=sql.Literal(kept), deleted=sql.Literal(deleted))).fetchall()
+    statements = [statement for (statement,) in rows if statement not in blocker["resolution"]]
+    if not statements:
+        return blocker
+    listed = ", ".join(map(str, deleted))
+    why = (f"-- what references {table} {listed} follows it to {kept} (every foreign key to {table})"
+           if kept is not None else
+           f"-- stops while anything references {table} {listed} (every foreign key to {table})")
+    return {**blocker, "resolution": "\n".join([why, *statements, blocker["resolution"]])}
 
 
 def _trials(conn: Connection, driver: psycopg.Connection[Any]) -> list[Trial]:

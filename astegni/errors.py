@@ -69,6 +69,24 @@ class NotMigrated(AstegniError):
     """The database is not at the migrations' head."""
 
 
+class NotGranted(AstegniError):
+    """The login may not read the database's revision (astegni_alembic_version), which every command
+    reads first: it is granted neither client role, or the database predates the grant to them."""
+
+    @classmethod
+    def of(cls, login: str, roles: str | None) -> NotGranted:
+        """`roles`: the client roles the login is granted (astegni_app, astegni_admin), None for neither."""
+        if roles is None:
+            return cls(f"the login {login} is granted neither astegni_app nor astegni_admin, so it may not"
+                       " read the database's revision (astegni_alembic_version)", detail={"login": login},
+                       hint=f"the database owner grants one: GRANT astegni_app TO {login};"
+                            f" an admin's login: GRANT astegni_admin TO {login}")
+        return cls(f"the login {login} is granted {roles}, yet may not read the database's revision"
+                   " (astegni_alembic_version): the database is older than the revision granting that,"
+                   " or the grant was revoked", detail={"login": login, "roles": roles},
+                   hint="as the database owner: astegni db upgrade")
+
+
 class NotFound(AstegniError):
     """An id that names no row: a tutor, a student, a course (`detail` has `<kind>_id`)."""
 
@@ -256,8 +274,9 @@ def translate(error: BaseException) -> AstegniError | None:
 HINTS = {
     "25006": "the database or the role is read-only (default_transaction_read_only, or a standby):"
              " use a writable primary",
-    "42501": "the role lacks a privilege: migrations need the database owner's role, the other commands"
-             " a role granted astegni_app or astegni_admin",
+    "42501": "the role lacks a privilege: migrations need the database owner's role, astegni extend a"
+             " role granted astegni_admin (or astegni_app and astegni_scheduler), the other commands a"
+             " role granted astegni_app or astegni_admin",
 }
 
 

@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from psycopg.rows import dict_row
 
 from astegni import queries
+from astegni.errors import NotGranted
 
 # The table holding this project's revision (db/migrations/env.py; queries.MIGRATED and REVISION).
 VERSION_TABLE = "astegni_alembic_version"
@@ -170,10 +171,15 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def revision(conn: psycopg.Connection[Any]) -> str | None:
-    """The database's revision; None when it has never been migrated (or stamped)."""
+    """The database's revision; None when it has never been migrated (or stamped). NotGranted when the
+    login may not read it (checked first, so that it is told which grant it lacks)."""
     row = conn.execute(queries.MIGRATED).fetchone()
-    if row is None or not row[0]:
+    assert row is not None
+    migrated, readable, login, roles = row
+    if not migrated:
         return None
+    if not readable:
+        raise NotGranted.of(login, roles)
     version = conn.execute(queries.REVISION).fetchone()
     return str(version[0]) if version else None
 

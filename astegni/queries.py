@@ -98,8 +98,15 @@ SELECT t.timezone FROM requested_sessions AS r JOIN tutor_profiles AS t ON t.id 
 WHERE r.id = %(request_id)s::integer
 """
 # Whether the database has ever been migrated (or stamped) by this project: its own version table
-# (migrations.VERSION_TABLE), never the app's alembic_version.
-MIGRATED = "SELECT to_regclass('astegni_alembic_version') IS NOT NULL"
+# (migrations.VERSION_TABLE), never the app's alembic_version; whether this login may read it; the login,
+# quoted; the client roles it is granted (NULL: neither).
+MIGRATED = """
+SELECT v IS NOT NULL AS migrated, v IS NOT NULL AND has_table_privilege(v, 'SELECT') AS readable,
+       quote_ident(current_user) AS login,
+       (SELECT string_agg(rolname, ' and ' ORDER BY rolname) FROM pg_roles
+        WHERE rolname IN ('astegni_app', 'astegni_admin') AND pg_has_role(oid, 'USAGE')) AS roles
+FROM to_regclass('astegni_alembic_version') AS t(v)
+"""
 # The database's revision of this project's migrations.
 REVISION = "SELECT version_num FROM astegni_alembic_version"
 
@@ -131,6 +138,47 @@ LEFT JOIN live AS l ON l.table = b.table AND l.column = b.column
 WHERE b.table NOT IN (SELECT t.table FROM missing_table AS t) AND l.type IS DISTINCT FROM b.type
 ORDER BY 1, 2 NULLS FIRST
 """
+# astegni db adopt: a resolution deleting rows of {table} (ids {deleted}) must lose nothing that references
+# them, from any table and under any ON DELETE. One statement per foreign key to {table} in the catalogue
+# (a partitioned table's once): it points the referencing rows at the row kept ({kept}) instead, or, when
+# none is kept (NULL), stops the resolution while any such row exists.
+FOLLOW_KEPT_ROW = sql.SQL("""
+WITH foreign_key AS (
+    SELECT c.conname, c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent,
+           (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n)
+            FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+            JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns,
+           (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n)
+            FROM unnest(c.confkey) WITH ORDINALITY AS k(attnum, n)
+            JOIN pg_attribute AS a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) AS referenced
+    FROM pg_constraint AS c
+    WHERE c.contype = 'f' AND c.confrelid = {table}::regclass AND c.conparentid = 0
+),
+deleted AS (SELECT array_to_string({deleted}::integer[], ', ') AS ids),
+part AS (
+    SELECT child, conname, parent, ids,
+           CASE WHEN referenced = 'id' THEN format('%1$s IN (%2$s)', columns, ids)
+                ELSE format('(%1$s) IN (SELECT %2$s FROM %3$s WHERE id IN (%4$s))',
+                            columns, referenced, parent, ids) END AS referencing,
+           CASE WHEN referenced = 'id' THEN format('%1$s = %2$s', columns, {kept})
+                ELSE format('(%1$s) = (SELECT %2$s FROM %3$s WHERE id = %4$s)',
+                            columns, referenced, parent, {kept}) END AS following
+    FROM foreign_key, deleted
+)
+SELECT CASE
+    WHEN {kept}::integer IS NULL THEN format(
+        'DO $astegni$ BEGIN
+    IF EXISTS (SELECT FROM %1$s WHERE %2$s) THEN
+        RAISE EXCEPTION USING MESSAGE = %3$L;
+    END IF;
+END $astegni$;', child, referencing,
+        format('rows of %s reference %s %s (%s): resolve them, or keep the row instead of deleting it',
+               child, parent, ids, conname))
+    ELSE format('UPDATE %1$s SET %2$s WHERE %3$s;', child, following, referencing)
+END
+FROM part
+ORDER BY child, conname
+""")
 # astegni db adopt: each pending request, its schedule in words, for the trial acceptances.
 PENDING_REQUESTS = """
 SELECT r.id, r.tutor_id,

@@ -141,15 +141,16 @@ def adopted_db(server_url: str, adopted: str) -> Iterator[str]:
     yield from _fresh_database(server_url, adopted)
 
 
-# Adversaries: logins that are only a member of astegni_app, or have no grants at all.
+# Adversaries: logins that are only a member of astegni_app (or astegni_admin), or have no grants at all.
 @pytest.fixture(scope="session")
 def logins(server_url: str, template_db: str) -> Iterator[dict[str, str]]:
-    """Two login roles: one only a member of astegni_app (made by migrating the template), one with no
-    grants at all."""
+    """Three login roles: one only a member of astegni_app, one only a member of astegni_admin (both
+    roles made by migrating the template), one with no grants at all."""
     suffix = uuid.uuid4().hex[:8]
-    names = {"app": f"astg_app_{suffix}", "nobody": f"astg_nobody_{suffix}"}
+    names = {"app": f"astg_app_{suffix}", "admin": f"astg_admin_{suffix}", "nobody": f"astg_nobody_{suffix}"}
     with admin(server_url) as conn:
         conn.execute(f"CREATE ROLE {names['app']} LOGIN IN ROLE astegni_app")
+        conn.execute(f"CREATE ROLE {names['admin']} LOGIN IN ROLE astegni_admin")
         conn.execute(f"CREATE ROLE {names['nobody']} LOGIN")
     yield names
     with admin(server_url) as conn:

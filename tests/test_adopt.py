@@ -85,6 +85,64 @@ def test_adopt_reports_the_two_real_problems_writes_nothing_and_resolves_them(li
         assert scalar(conn, "SELECT duration FROM sessions WHERE id = 4") == 60  # the negative one mended
 
 
+# Tables of the app's own that hang on rows a resolution deletes: course 11 (the duplicate of 9) and a
+# duplicate enrolment 3 (of 1) added here. courseworks' key sets NULL on delete; course_notes' keys
+# cascade, one of them on two columns.
+HANGING_ROWS = """
+INSERT INTO enrolled_students (id, tutor_id, student_id, package_id) VALUES (3, 1, 1, 1);
+CREATE TABLE courseworks (id serial PRIMARY KEY, title text NOT NULL,
+                          course_id integer REFERENCES enrolled_courses (id) ON DELETE SET NULL);
+ALTER TABLE enrolled_courses ADD CONSTRAINT enrolled_courses_course_tutor_key UNIQUE (id, tutor_id);
+CREATE TABLE course_notes (id serial PRIMARY KEY, body text NOT NULL, course_id integer NOT NULL,
+                           tutor_id integer NOT NULL,
+                           enrolment_id integer REFERENCES enrolled_students (id) ON DELETE CASCADE,
+                           FOREIGN KEY (course_id, tutor_id) REFERENCES enrolled_courses (id, tutor_id)
+                               ON DELETE CASCADE);
+INSERT INTO courseworks (title, course_id) VALUES ('Essay', 11);
+INSERT INTO course_notes (body, course_id, tutor_id, enrolment_id) VALUES ('Bring a calculator', 11, 1, 3);
+"""
+
+
+def test_what_references_a_deleted_duplicate_follows_the_row_kept(live_db, tmp_path):
+    """Each foreign key in the catalogue that references a duplicate the resolution deletes, whatever
+    its ON DELETE, is pointed at the row kept first: nothing loses its course or enrolment."""
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute(HANGING_ROWS)
+    resolve = tmp_path / "resolve.sql"
+    report = cli("db", "adopt", "--sql", str(resolve), url=live_db, check=False)
+    assert "3 rows stop the upgrade" in report.stdout
+    assert "UPDATE courseworks SET course_id = 9 WHERE course_id IN (11);" in report.stdout
+    assert "UPDATE course_notes SET enrolment_id = 1 WHERE enrolment_id IN (3);" in report.stdout
+    assert "The upgrade would fail" not in report.stdout
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute(resolve.read_text())
+    cli("db", "adopt", "--apply", url=live_db)
+    with psycopg.connect(live_db) as conn:
+        assert scalar(conn, "SELECT count(*) FROM enrolled_courses WHERE id = 11") == 0
+        assert conn.execute("SELECT title, course_id FROM courseworks").fetchall() == [("Essay", 9)]
+        assert conn.execute("SELECT course_id, tutor_id, enrolment_id FROM course_notes").fetchall() == [
+            (9, 1, 1)]
+
+
+def test_a_session_deleted_for_want_of_a_course_is_kept_while_anything_references_it(live_db):
+    """No row takes the place of session 5 (it has no course): its resolution stops, changing nothing,
+    while a row still references it, and names that row's table and key."""
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE attendance (session_id integer REFERENCES sessions (id)"
+                     " ON DELETE CASCADE); INSERT INTO attendance VALUES (5)")
+    report = adopt.inspect(live_db)
+    assert report.failure is not None and not report.ready
+    assert "rows of attendance reference sessions 5 (attendance_session_id_fkey)" in report.failure
+    with pytest.raises(psycopg.errors.RaiseException), psycopg.connect(live_db) as conn:  # one transaction
+        for blocker in report.blockers:
+            conn.execute(blocker["resolution"])
+    with psycopg.connect(live_db, autocommit=True) as conn:
+        assert scalar(conn, "SELECT count(*) FROM attendance JOIN sessions ON id = session_id") == 1
+        assert scalar(conn, "SELECT count(*) FROM enrolled_courses") == 3
+        conn.execute("UPDATE sessions SET enrolled_courses_id = 10 WHERE id = 5")  # given its course
+    assert adopt.inspect(live_db).failure is None
+
+
 def test_apply_on_a_database_with_blockers_stops_and_changes_nothing(live_db):
     before = column_types(live_db)
     result = cli("db", "adopt", "--apply", url=live_db, check=False)

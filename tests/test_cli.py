@@ -21,6 +21,7 @@ from astegni import embedded
 from astegni.cli import app
 from astegni.demo import url_for_database
 from astegni.migrations import head
+from tests.conftest import as_login
 from tests.support import (
     MON_WED_FRI,
     Factory,
@@ -135,10 +136,75 @@ def test_role_without_privileges_is_one_line(server_url, empty_db_url, db_url):
         assert_one_line_error(result, "error 42501", "permission denied for schema public")
         assert password not in result.stderr
         assert_one_line_error(cli("sessions", "--tutor", "1", url=as_nobody[1], check=False),
-                              "error 42501", "permission denied for table astegni_alembic_version")
+                              f"the login {role} is granted neither astegni_app nor astegni_admin")
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.mark.parametrize("role", ["app", "admin"])
+def test_every_client_command_runs_as_a_login_of_a_client_role(conn, db_url, seeded, logins, role, tmp_path):
+    """A login that is only a member of astegni_app (or of astegni_admin) runs every command but
+    `astegni db ...`: each reads the database's revision first, which the roles may read. The extension
+    is the scheduler's, which astegni_admin is and astegni_app is not."""
+    tutor, user, student, request = seeded
+    url = as_login(db_url, logins[role])
+    assert "24 create, 0 skip, 0 refuse" in cli("preview", str(request), url=url).stdout
+    accepted = cli("accept", str(request), "--tutor", str(tutor), url=url).stdout
+    assert re.search(r"sessions created\s*│\s*24", accepted)
+    assert "24 sessions" in cli("sessions", "--tutor", str(tutor), url=url).stdout
+    assert "24 sessions" in cli("sessions", "--student", str(student), url=url).stdout
+    sessions = {r[0] for r in conn.execute("SELECT id FROM sessions").fetchall()}
+    course = scalar(conn, "SELECT min(enrolled_courses_id) FROM sessions")
+    for option, value in (("--student", student), ("--course", course)):
+        path = tmp_path / f"{value}.ics"
+        cli("ical", option, str(value), "-o", str(path), url=url)
+        assert_calendar_matches(conn, path.read_bytes(), sessions)
+    if role == "admin":
+        assert cli("extend", url=url).stdout.strip() == "extended 0 series: 0 sessions made"
+    else:
+        assert_one_line_error(cli("extend", url=url, check=False), "error 42501", "astegni_extend_series",
+                              "astegni extend a role granted astegni_admin")
+    start = tutor_today(conn, "Europe/Berlin") + dt.timedelta(days=14)
+    assert "if rescheduled" in cli("reschedule", str(request), "--from", str(start), "--start", "18:00",
+                                   "--end", "19:00", "--preview", url=url).stdout
+    first = tutor_today(conn, "Europe/Berlin") + dt.timedelta(days=1)
+    cli("time-off", "add", str(tutor), str(first), str(first + dt.timedelta(days=1)), url=url)
+    time_off = scalar(conn, "SELECT id FROM tutor_time_off WHERE tutor_id = %s", tutor)
+    assert "1 time off" in cli("time-off", "list", str(tutor), url=url).stdout
+    cli("time-off", "remove", str(time_off), url=url)
+    cli("end-series", str(request), str(start), url=url)
+    assert scalar(conn, "SELECT last_date FROM series WHERE request_id = %s", request) == start
+    cli("cancel", str(request), url=url)
+    other = Factory(conn).request(tutor, user, **MON_WED_FRI)
+    cli("reject", str(other), "--reason", "Fully booked", url=url)
+    assert cli("listen", "--count", "0", url=url).returncode == 0
+    assert conn.execute("SELECT id, status FROM requested_sessions ORDER BY id").fetchall() == [
+        (request, "cancelled"), (other, "rejected")]
+
+
+# Every command but `astegni db upgrade/downgrade/adopt`, with arguments it accepts.
+CLIENT_COMMANDS = [["accept", "1"], ["reject", "1"], ["cancel", "1"], ["preview", "1"],
+                   ["sessions", "--tutor", "1"], ["ical", "--student", "1"], ["listen"], ["extend"],
+                   ["end-series", "1", "2099-01-01"], ["reschedule", "1", "--from", "2099-01-01"],
+                   ["time-off", "add", "1", "2099-01-01", "2099-01-02"], ["time-off", "remove", "1"],
+                   ["time-off", "list", "1"], ["db", "current"]]
+
+
+@pytest.mark.parametrize("command", CLIENT_COMMANDS, ids=" ".join)
+def test_a_login_with_no_grants_is_told_which_grant_it_lacks(db_url, logins, command):
+    nobody = logins["nobody"]
+    assert_one_line_error(cli(*command, url=as_login(db_url, nobody), check=False),
+                          f"error: the login {nobody} is granted neither astegni_app nor astegni_admin",
+                          "astegni_alembic_version", f"GRANT astegni_app TO {nobody}",
+                          f"GRANT astegni_admin TO {nobody}")
+
+
+def test_a_client_login_on_a_database_older_than_its_grant_is_told_to_upgrade(db_url, logins):
+    downgrade(db_url, "0003")  # before the client roles could read the revision
+    assert_one_line_error(cli("sessions", "--tutor", "1", url=as_login(db_url, logins["app"]), check=False),
+                          f"the login {logins['app']} is granted astegni_app, yet may not read",
+                          "astegni db upgrade")
 
 
 def test_unknown_revision_is_one_line(db_url):
