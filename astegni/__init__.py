@@ -1,6 +1,6 @@
 """Astegni sessions: accepted tutoring requests become sessions, by a rule that lives in PostgreSQL."""
 
-from astegni.accept import Acceptance, Cancellation, Rejection, Skipped, accept, cancel, reject
+from astegni.accept import SKIP_REASONS, Acceptance, Cancellation, Rejection, Skipped, accept, cancel, reject
 from astegni.errors import AstegniError
 from astegni.preview import PreviewRow, preview
 from astegni.series import (
@@ -17,6 +17,7 @@ from astegni.series import (
 )
 
 __all__ = [
+    "SKIP_REASONS",
     "Acceptance",
     "AstegniError",
     "Cancellation",

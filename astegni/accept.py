@@ -1,7 +1,8 @@
 """Accept, reject and cancel a request: change its status, read back what the database made.
 
 Nothing here computes a date or writes a session: the rule in PostgreSQL does, for every client.
-Each call is one round trip (a SQL function), and none commits: the caller owns the transaction.
+Each call is one round trip (a SQL function), and none commits: the caller owns the transaction. Each
+is an Operation (astegni/operation.py), which astegni.aio awaits.
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ from decimal import Decimal
 from typing import Any
 
 from astegni import queries
-from astegni.connection import Conn, Row, fetch
+from astegni.connection import Conn, Row
+from astegni.operation import Operation, one, run
+
+# Why an occurrence was not created, in words: the keys are the values of skipped_occurrences.reason
+# (its CHECK constraint), of Skipped.reason and of a preview's or a reschedule's skip.
+SKIP_REASONS = {
+    "past": "its date has passed",
+    "dst_gap": "a DST change skips that time",
+    "conflict": "the tutor teaches another course then",
+    "time_off": "the tutor is on time off then",
+}
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """An occurrence acceptance did not create: reason 'past', 'dst_gap' or 'conflict'."""
+    """An occurrence acceptance did not create; its reason is a key of SKIP_REASONS."""
 
     session_date: dt.date
     starts_at: dt.datetime
@@ -130,23 +141,31 @@ class Cancellation:
         return cls(**row)
 
 
+def _request(request_id: int, *, tutor_id: int | None = None) -> dict[str, Any]:
+    return {"request_id": request_id, "tutor_id": tutor_id}
+
+
+def _response(request_id: int, *, reason: str | None = None, tutor_id: int | None = None) -> dict[str, Any]:
+    return {"request_id": request_id, "reason": reason, "tutor_id": tutor_id}
+
+
+ACCEPT = Operation(queries.ACCEPT, _request, one(Acceptance.from_row))
+REJECT = Operation(queries.REJECT, _response, one(Rejection.from_row))
+CANCEL = Operation(queries.CANCEL, _response, one(Cancellation.from_row))
+
+
 def accept(conn: Conn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
     """Accepts a pending request (only tutor_id's own when given) and reports what was made."""
-    [row] = fetch(conn, queries.ACCEPT, {"request_id": request_id, "tutor_id": tutor_id})
-    return Acceptance.from_row(row)
+    return run(conn, ACCEPT, request_id, tutor_id=tutor_id)
 
 
 def reject(conn: Conn, request_id: int, *, reason: str | None = None,
            tutor_id: int | None = None) -> Rejection:
     """Rejects a pending request (only tutor_id's own when given)."""
-    [row] = fetch(conn, queries.REJECT,
-                  {"request_id": request_id, "reason": reason, "tutor_id": tutor_id})
-    return Rejection.from_row(row)
+    return run(conn, REJECT, request_id, reason=reason, tutor_id=tutor_id)
 
 
 def cancel(conn: Conn, request_id: int, *, reason: str | None = None,
            tutor_id: int | None = None) -> Cancellation:
     """Cancels an accepted request: its sessions not yet started are cancelled, and counted."""
-    [row] = fetch(conn, queries.CANCEL,
-                  {"request_id": request_id, "reason": reason, "tutor_id": tutor_id})
-    return Cancellation.from_row(row)
+    return run(conn, CANCEL, request_id, reason=reason, tutor_id=tutor_id)

@@ -167,9 +167,9 @@ def db_adopt(
     report = adopt.inspect(url)
     _show_adoption(url, report)
     if sql_file is not None:
-        _write(sql_file, "".join(f"-- {b['problem']}: {json.dumps(b['facts'], default=str)}\n"
-                                 f"{b['resolution']}\n\n" for b in report.blockers).encode())
-        errors.print(f"Wrote {len(report.blockers)} resolutions to {sql_file}", highlight=False)
+        _write(sql_file, report.sql.encode())
+        errors.print(f"Wrote {len(report.repairs)} DDL blocks and {len(report.blockers)} resolutions to"
+                     f" {sql_file}", highlight=False)
     if not report.ready:
         raise typer.Exit(1)
 
@@ -186,6 +186,11 @@ def _show_adoption(url: str, report: adopt.Report) -> None:
         console.print(table)
     elif report.revision is None:
         console.print("Tables: as the baseline has them.")
+    if report.repairs:
+        console.print(f"[bold]{len(report.repairs)} of them are missing;[/] the DDL below adds each as the"
+                      " baseline has it (idempotent; nothing has been run):")
+        for repair in report.repairs:
+            console.print(repair.sql, highlight=False, soft_wrap=True, markup=False, end="")
     if report.blockers:
         console.print(f"[bold]{len(report.blockers)} rows stop the upgrade;[/] the SQL below resolves each "
                       "(review it; nothing has been run):")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 import astegni
 from astegni import queries
-from astegni.accept import Acceptance, Skipped
+from astegni.accept import SKIP_REASONS, Acceptance, Skipped
 from astegni.database import url_for_database
 from astegni.errors import AstegniError
 from astegni.ical import sessions
@@ -247,8 +247,7 @@ def _show(console: Console, seeder: Seeder, outcomes: list[Outcome]) -> None:
 
 
 def _reason(skipped: Skipped) -> str:
-    return {"past": "its date has passed", "dst_gap": "a DST change skips that time",
-            "conflict": "the tutor teaches another course then"}.get(skipped.reason, skipped.reason)
+    return SKIP_REASONS[skipped.reason]
 
 
 def _show_preview(console: Console, outcome: Outcome, zone: str) -> None:

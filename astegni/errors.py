@@ -130,7 +130,8 @@ class NoStudent(AstegniError):
 
 
 class InvalidSchedule(AstegniError):
-    """A malformed schedule; `field` and `value` name what is wrong."""
+    """A malformed value: a schedule's (or a session's times set by hand), or a reason longer than
+    2,000 characters; `field` and `value` name what is wrong (a long text's `value` is its start)."""
 
     sqlstate = "AS005"
 
@@ -224,6 +225,19 @@ class UpgradeBlocked(AstegniError):
             detail={"revision": revision},
             hint="`astegni db adopt` prints the SQL that resolves each; run the upgrade again after it")
         self.blockers = blockers
+
+
+class BaselineMissing(AstegniError):
+    """A database not yet adopted lacks tables or columns of the baseline (revision 0001): stamping it
+    would say it has them. `missing` lists each as (table, column), column None for a whole table."""
+
+    def __init__(self, missing: list[tuple[str, str | None]]):
+        listed = ", ".join(f"{table}.{column}" if column else table for table, column in missing)
+        super().__init__(f"the database lacks {len(missing)} tables or columns of the baseline (revision"
+                         f" 0001), nothing was changed: {listed}",
+                         hint="`astegni db adopt --sql FILE` writes the DDL that adds them; run it, then"
+                              " --apply")
+        self.missing = missing
 
 
 class RetryableConflict(AstegniError):

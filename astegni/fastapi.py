@@ -48,7 +48,7 @@ HTTP_STATUS: dict[str, int] = {
     "AS002": 409,  # AlreadyResponded: not pending any more
     "AS003": 409,  # InvalidTransition: the request's current status does not allow the change
     "AS004": 422,  # NoStudent: the request names no student to enrol
-    "AS005": 422,  # InvalidSchedule: a malformed schedule (field, value)
+    "AS005": 422,  # InvalidSchedule: a malformed schedule, or a rejected_reason too long (field, value)
     "AS006": 422,  # TooManySessions: more sessions than the limit (value: the count)
     "AS007": 409,  # ScheduleConflict: a clash with another of the tutor's sessions
     "AS009": 422,  # InvalidTimezone: the tutor's zone is not an IANA name

@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, TIMESTAMP, TSTZRANGE, ExcludeConstraint, Range
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from astegni.accept import SKIP_REASONS
+
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
 NAIVE = TIMESTAMP(timezone=False)  # the app's columns: UTC wall-clock time when the rule writes them
 NOW = text("CURRENT_TIMESTAMP")
@@ -214,7 +216,7 @@ class Session(Base):
 class SkippedOccurrence(Base):
     __tablename__ = "skipped_occurrences"
     __table_args__ = (
-        CheckConstraint("reason IN ('past', 'dst_gap', 'conflict', 'time_off')",
+        CheckConstraint(f"reason IN ({', '.join(map(repr, SKIP_REASONS))})",
                         name="skipped_occurrences_reason_check"),
         Index("skipped_occurrences_request_id_idx", "request_id"),
         # The occurrences time off held back: the extension looks for those it may make again.
@@ -362,10 +364,13 @@ class ScheduleSettings(Base):
                         name="schedule_settings_weeks_horizon_check"),
         CheckConstraint("session_limit >= 1 AND session_limit <= 100000",
                         name="schedule_settings_session_limit_check"),
+        CheckConstraint("max_session_minutes >= 1 AND max_session_minutes <= 1440",
+                        name="schedule_settings_max_session_minutes_check"),
     )
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     weeks_horizon: Mapped[int] = mapped_column(Integer, server_default=text("8"))
     session_limit: Mapped[int] = mapped_column(Integer, server_default=text("200"))
+    max_session_minutes: Mapped[int] = mapped_column(Integer, server_default=text("480"))
 
 
 class TimeZoneName(Base):

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from astegni import queries
-from astegni.connection import Conn, Row, fetch
+from astegni.connection import Conn, Row
+from astegni.operation import Operation, each, run
 
 
 @dataclass(frozen=True)
 class PreviewRow:
+    """One occurrence: outcome 'create', 'skip' (reason: a key of SKIP_REASONS) or 'refuse' (a clash
+    that would refuse the whole request, with the session it clashes with)."""
+
     session_date: dt.date
     starts_at: dt.datetime
     ends_at: dt.datetime
     duration: int
-    outcome: str  # 'create', 'skip' or 'refuse'
-    reason: str | None  # 'past', 'dst_gap' or 'conflict'
+    outcome: str
+    reason: str | None
     clash_session_id: int | None
 
     @classmethod
@@ -25,6 +30,13 @@ class PreviewRow:
         return cls(**row)
 
 
+def _request(request_id: int) -> dict[str, Any]:
+    return {"request_id": request_id}
+
+
+PREVIEW = Operation(queries.PREVIEW, _request, each(PreviewRow.from_row))
+
+
 def preview(conn: Conn, request_id: int) -> list[PreviewRow]:
     """One row per occurrence of a pending request; writes nothing."""
-    return [PreviewRow.from_row(row) for row in fetch(conn, queries.PREVIEW, {"request_id": request_id})]
+    return run(conn, PREVIEW, request_id)

@@ -138,6 +138,132 @@ LEFT JOIN live AS l ON l.table = b.table AND l.column = b.column
 WHERE b.table NOT IN (SELECT t.table FROM missing_table AS t) AND l.type IS DISTINCT FROM b.type
 ORDER BY 1, 2 NULLS FIRST
 """
+# astegni db adopt: for each baseline table or column the live database lacks, the statements that add
+# it as the baseline defines it, idempotent (IF NOT EXISTS, OR REPLACE), one row each in the order they
+# run (step). Run under the baseline's search_path, so that the names the catalog prints come out
+# unqualified and name the live tables; `refs` lists the other missing tables a missing one references.
+BASELINE_REPAIRS = """
+WITH baseline AS (
+    SELECT c.oid, c.relname FROM pg_class AS c
+    WHERE c.relnamespace = 'astegni_baseline'::regnamespace AND c.relkind = 'r'
+),
+live AS (
+    SELECT c.relname, a.attname
+    FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+),
+missing_table AS (
+    SELECT b.oid, b.relname FROM baseline AS b WHERE b.relname NOT IN (SELECT live.relname FROM live)
+),
+missing_column AS (
+    SELECT b.oid, b.relname, a.attnum, a.attname
+    FROM baseline AS b JOIN pg_attribute AS a ON a.attrelid = b.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE b.oid NOT IN (SELECT m.oid FROM missing_table AS m)
+      AND NOT EXISTS (SELECT FROM live WHERE live.relname = b.relname AND live.attname = a.attname)
+),
+-- What stands for each missing object: its table, and its column when the table is there.
+target AS (
+    SELECT m.oid, m.relname, NULL::smallint AS attnum, NULL::name AS attname FROM missing_table AS m
+    UNION ALL
+    SELECT c.oid, c.relname, c.attnum, c.attname FROM missing_column AS c
+),
+column_definition AS (
+    SELECT a.attrelid AS oid, a.attnum,
+           format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod))
+           || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+           || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS definition
+    FROM pg_attribute AS a LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid IN (SELECT b.oid FROM baseline AS b) AND a.attnum > 0 AND NOT a.attisdropped
+),
+-- The sequences of serial columns, created before their column and owned by it after.
+owned_sequence AS (
+    SELECT dep.refobjid AS oid, dep.refobjsubid AS attnum,
+           format(E'CREATE SEQUENCE IF NOT EXISTS %I\n    AS %s START WITH %s INCREMENT BY %s MINVALUE %s'
+                  ' MAXVALUE %s CACHE %s%s;', s.relname, format_type(q.seqtypid, NULL), q.seqstart,
+                  q.seqincrement, q.seqmin, q.seqmax, q.seqcache,
+                  CASE WHEN q.seqcycle THEN ' CYCLE' ELSE '' END) AS create_statement,
+           format('ALTER SEQUENCE %I OWNED BY %I.%I;', s.relname, t.relname, a.attname) AS own_statement
+    FROM pg_depend AS dep
+    JOIN pg_class AS s ON s.oid = dep.objid AND s.relkind = 'S'
+    JOIN pg_sequence AS q ON q.seqrelid = s.oid
+    JOIN pg_class AS t ON t.oid = dep.refobjid
+    JOIN pg_attribute AS a ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
+    WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+      AND dep.deptype = 'a' AND dep.refobjid IN (SELECT b.oid FROM baseline AS b)
+),
+-- A constraint or index goes with its table when the table is missing, else with the last of its
+-- columns that is missing (none: the live table has them all, and it is not listed).
+constraint_target AS (
+    SELECT k.oid, k.conrelid, k.conname, k.contype, k.conindid,
+           (SELECT max(c.attnum) FROM missing_column AS c
+            WHERE c.oid = k.conrelid AND c.attnum = ANY (k.conkey)) AS attnum
+    FROM pg_constraint AS k WHERE k.conrelid IN (SELECT b.oid FROM baseline AS b)
+),
+index_target AS (
+    SELECT i.indexrelid, i.indrelid,
+           (SELECT max(c.attnum) FROM missing_column AS c
+            WHERE c.oid = i.indrelid AND c.attnum = ANY (i.indkey)) AS attnum
+    FROM pg_index AS i WHERE i.indrelid IN (SELECT b.oid FROM baseline AS b)
+      -- those of the primary key, unique and exclusion constraints come with their constraint
+      AND NOT EXISTS (SELECT FROM pg_constraint AS k WHERE k.conindid = i.indexrelid
+                        AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
+),
+statement AS (
+    -- A missing table's trigger functions that the live database lacks.
+    SELECT m.oid, NULL::smallint AS attnum, 1 AS step,
+           regexp_replace(pg_get_functiondef(g.tgfoid), '^CREATE OR REPLACE FUNCTION astegni_baseline\\.',
+                          'CREATE OR REPLACE FUNCTION ') || ';' AS statement
+    FROM missing_table AS m JOIN pg_trigger AS g ON g.tgrelid = m.oid AND NOT g.tgisinternal
+    JOIN pg_proc AS f ON f.oid = g.tgfoid
+    WHERE NOT EXISTS (SELECT FROM pg_proc AS l WHERE l.pronamespace = 'public'::regnamespace
+                        AND l.proname = f.proname AND l.proargtypes = f.proargtypes)
+    UNION ALL
+    SELECT s.oid, t.attnum, 2, s.create_statement
+    FROM owned_sequence AS s JOIN target AS t ON t.oid = s.oid AND s.attnum = coalesce(t.attnum, s.attnum)
+    UNION ALL
+    SELECT m.oid, NULL, 3, format(E'CREATE TABLE IF NOT EXISTS %I (\n    %s\n);', m.relname, (
+        SELECT string_agg(item, E',\n    ' ORDER BY place, number) FROM (
+            SELECT 1 AS place, d.attnum AS number, d.definition AS item
+            FROM column_definition AS d WHERE d.oid = m.oid
+            UNION ALL
+            SELECT 2, position(k.contype IN 'puxcf'), format(E'CONSTRAINT %I\n        %s', k.conname,
+                                                              pg_get_constraintdef(k.oid, true))
+            FROM pg_constraint AS k WHERE k.conrelid = m.oid AND k.contype IN ('p', 'u', 'x', 'c', 'f')
+        ) AS items))
+    FROM missing_table AS m
+    UNION ALL
+    SELECT c.oid, c.attnum, 3,
+           format(E'ALTER TABLE %I\n    ADD COLUMN IF NOT EXISTS %s;', c.relname, d.definition)
+    FROM missing_column AS c JOIN column_definition AS d ON d.oid = c.oid AND d.attnum = c.attnum
+    UNION ALL
+    SELECT s.oid, t.attnum, 4, s.own_statement
+    FROM owned_sequence AS s JOIN target AS t ON t.oid = s.oid AND s.attnum = coalesce(t.attnum, s.attnum)
+    UNION ALL
+    -- PostgreSQL has no ADD CONSTRAINT IF NOT EXISTS: the constraint is added unless it is there.
+    SELECT k.conrelid, k.attnum, 5, format(
+        E'DO $$ BEGIN\n    IF NOT EXISTS (SELECT FROM pg_constraint'
+        ' WHERE conrelid = %L::regclass AND conname = %L) THEN\n'
+        '        ALTER TABLE %I ADD CONSTRAINT %I %s;\n    END IF;\nEND $$;',
+        quote_ident(c.relname), k.conname, c.relname, k.conname, pg_get_constraintdef(k.oid, true))
+    FROM constraint_target AS k JOIN missing_column AS c ON c.oid = k.conrelid AND c.attnum = k.attnum
+    WHERE k.contype IN ('p', 'u', 'x', 'c', 'f')
+    UNION ALL
+    SELECT t.oid, x.attnum, 6,
+           regexp_replace(pg_get_indexdef(x.indexrelid, 0, true), '^CREATE (UNIQUE )?INDEX ',
+                          'CREATE \\1INDEX IF NOT EXISTS ') || ';'
+    FROM index_target AS x JOIN target AS t ON t.oid = x.indrelid AND t.attnum IS NOT DISTINCT FROM x.attnum
+    UNION ALL
+    SELECT m.oid, NULL, 7, regexp_replace(pg_get_triggerdef(g.oid, true), '^CREATE TRIGGER ',
+                                          'CREATE OR REPLACE TRIGGER ') || ';'
+    FROM missing_table AS m JOIN pg_trigger AS g ON g.tgrelid = m.oid AND NOT g.tgisinternal
+)
+SELECT t.relname AS table, t.attname AS column, s.statement,
+       ARRAY(SELECT DISTINCT r.relname FROM pg_constraint AS k JOIN missing_table AS r ON r.oid = k.confrelid
+             WHERE t.attnum IS NULL AND k.conrelid = t.oid AND k.contype = 'f' AND r.oid <> t.oid
+             ORDER BY 1)::text[] AS refs
+FROM target AS t JOIN statement AS s ON s.oid = t.oid AND s.attnum IS NOT DISTINCT FROM t.attnum
+ORDER BY t.relname, t.attnum NULLS FIRST, s.step, s.statement
+"""
 # astegni db adopt: a resolution deleting rows of {table} (ids {deleted}) must lose nothing that references
 # them, from any table and under any ON DELETE. One statement per foreign key to {table} in the catalogue
 # (a partitioned table's once): it points the referencing rows at the row kept ({kept}) instead, or, when

@@ -683,11 +683,13 @@ CREATE TABLE time_zone_names (name text PRIMARY KEY);
 
 ALTER TABLE tutor_profiles ADD COLUMN timezone text NOT NULL DEFAULT 'Africa/Addis_Ababa';
 
--- One row: the weeks horizon of recurring requests and the most sessions one acceptance may make.
+-- One row: the weeks horizon of recurring requests, the most sessions one acceptance may make and
+-- (revision 0004) the longest session in minutes, a schedule's or one made by hand.
 CREATE TABLE schedule_settings (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
     weeks_horizon integer NOT NULL DEFAULT 8 CHECK (weeks_horizon BETWEEN 1 AND 520),
-    session_limit integer NOT NULL DEFAULT 200 CHECK (session_limit BETWEEN 1 AND 100000)
+    session_limit integer NOT NULL DEFAULT 200 CHECK (session_limit BETWEEN 1 AND 100000),
+    max_session_minutes integer NOT NULL DEFAULT 480 CHECK (max_session_minutes BETWEEN 1 AND 1440)
 );
 
 ALTER TABLE requested_sessions

@@ -93,6 +93,15 @@ def empty_db_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def baseline_db_url(server_url: str) -> Iterator[str]:
+    """A fresh database made by revision 0001's up.sql alone, not versioned: the baseline itself."""
+    for url in _fresh_database(server_url, None):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute((FROZEN_DIR / "0001" / "up.sql").read_text())
+        yield url
+
+
+@pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit psycopg connection to the test's database."""
     with psycopg.connect(db_url, autocommit=True) as connection:
@@ -107,12 +116,21 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-# A copy of a live Astegni database: rows shaped like the real ones (tests/data/astegni_copy.sql).
+# A copy of a live Astegni database shaped like the app's pg_dump: its tables as they were then, rows
+# shaped like the real ones (tests/data/astegni_copy.sql).
 LIVE_COPY = Path(__file__).parent / "data" / "astegni_copy.sql"
+# What the app writes once its later scripts have added their tables and columns: the parent's request 7
+# shares the tutor with a second child (a shared booking, on a package that allows sharing).
+SHARED_BOOKING = """
+UPDATE tutor_packages SET allow_sharing = true, max_shared_students = 3 WHERE id = 3;
+UPDATE requested_sessions SET num_students = 2 WHERE id = 7;
+INSERT INTO requested_session_students (requested_session_id, student_profile_id, is_related, is_primary)
+VALUES (7, 4, true, true), (7, 5, true, false);
+"""
 
 
 def load_live_copy(url: str) -> None:
-    """The app's own tables (the baseline, with no astegni_alembic_version) and its rows."""
+    """The app's own tables as the dump has them (no astegni_alembic_version) and its rows."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute((FROZEN_DIR / "0001" / "up.sql").read_text())
         conn.execute(LIVE_COPY.read_text())
@@ -120,15 +138,16 @@ def load_live_copy(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def adopted(server_url: str) -> Iterator[str]:
-    """A live copy resolved as `astegni db adopt` says and upgraded with --apply: cloned by each test."""
+    """A live copy brought to the baseline and resolved by the SQL `astegni db adopt --sql` writes, given
+    a shared booking, and upgraded with --apply: cloned by each test."""
     name = f"astegni_adopted_{uuid.uuid4().hex[:8]}"
     url = url_for_database(server_url, name)
     with admin(server_url) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     load_live_copy(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        for blocker in adopt.inspect(url).blockers:
-            conn.execute(blocker["resolution"])
+        conn.execute(adopt.inspect(url).sql)
+        conn.execute(SHARED_BOOKING)
     adopt.apply(url)
     yield name
     with admin(server_url) as conn:
@@ -141,16 +160,18 @@ def adopted_db(server_url: str, adopted: str) -> Iterator[str]:
     yield from _fresh_database(server_url, adopted)
 
 
-# Adversaries: logins that are only a member of astegni_app (or astegni_admin), or have no grants at all.
+# Adversaries: logins that are only a member of astegni_app (or astegni_admin, or astegni_scheduler), or
+# have no grants at all.
 @pytest.fixture(scope="session")
 def logins(server_url: str, template_db: str) -> Iterator[dict[str, str]]:
-    """Three login roles: one only a member of astegni_app, one only a member of astegni_admin (both
-    roles made by migrating the template), one with no grants at all."""
+    """Four login roles: one only a member of astegni_app, one only of astegni_admin, one only of
+    astegni_scheduler (the roles made by migrating the template), one with no grants at all."""
     suffix = uuid.uuid4().hex[:8]
-    names = {"app": f"astg_app_{suffix}", "admin": f"astg_admin_{suffix}", "nobody": f"astg_nobody_{suffix}"}
+    names = {"app": f"astg_app_{suffix}", "admin": f"astg_admin_{suffix}",
+             "scheduler": f"astg_scheduler_{suffix}", "nobody": f"astg_nobody_{suffix}"}
     with admin(server_url) as conn:
-        conn.execute(f"CREATE ROLE {names['app']} LOGIN IN ROLE astegni_app")
-        conn.execute(f"CREATE ROLE {names['admin']} LOGIN IN ROLE astegni_admin")
+        for key in ("app", "admin", "scheduler"):
+            conn.execute(f"CREATE ROLE {names[key]} LOGIN IN ROLE astegni_{key}")
         conn.execute(f"CREATE ROLE {names['nobody']} LOGIN")
     yield names
     with admin(server_url) as conn:

@@ -28,7 +28,9 @@ both, those months of those years. It opens on the first day of its first chosen
 that opens next March makes its first weeks from 1 March) and ends with its years or 12 months. A
 window whose years have all passed (the app's form ticks last year by default) is ignored, months
 included (note 'window_passed'): the series runs indefinitely, as without a window. More sessions
-than the limit refuse the request (TooManySessions).
+than the limit refuse the request (TooManySessions). A session longer than the longest allowed
+(schedule_settings.max_session_minutes, 480 by default: its end minus its start on the wall clock,
+plus 24 hours when the end is before the start) refuses it too, naming end_time.
 
 Wall-clock times are read as PostgreSQL's `(date + time) AT TIME ZONE zone` reads them: a time
 that a DST change skips or repeats is the later of its two possible instants. Time off is a half-open
@@ -169,29 +171,31 @@ def judge(occ: Occurrence, at: dt.datetime, time_off: Iterable[TimeOff] = ()) ->
 
 
 def expected(request: Request, zone_name: str, now: dt.datetime, *, weeks: int = 8,
-             limit: int = 200) -> Plan | Refusal:
+             limit: int = 200, max_minutes: int = 480) -> Plan | Refusal:
     """What accepting `request` for a tutor in `zone_name` at the instant `now` must do."""
     try:
-        return _plan(request, ZoneInfo(zone_name), now, weeks, limit, ())
+        return _plan(request, ZoneInfo(zone_name), now, weeks, limit, max_minutes, ())
     except _Refused as refused:
         return refused.refusal
 
 
-def _plan(request: Request, zone: ZoneInfo, now: dt.datetime, weeks: int, limit: int,
+def _plan(request: Request, zone: ZoneInfo, now: dt.datetime, weeks: int, limit: int, max_minutes: int,
           time_off: Sequence[TimeOff]) -> Plan:
-    plan = _schedule(request, zone, now, weeks, limit, time_off)
+    plan = _schedule(request, zone, now, weeks, limit, max_minutes, time_off)
     if plan.note is None and not plan.sessions:
         return Plan(plan.sessions, plan.skipped, "none_ahead")
     return plan
 
 
 def _schedule(request: Request, zone: ZoneInfo, now: dt.datetime, weeks: int, limit: int,
-              time_off: Sequence[TimeOff]) -> Plan:
+              max_minutes: int, time_off: Sequence[TimeOff]) -> Plan:
     """The plan, its note left unset when nothing is missing. Every value that is there is judged
     first (type, times, then the lists in field order); only then does a missing one stop the plan."""
     kind = _kind(request)
     if kind is None:
         return Plan((), (), "no_schedule")  # requests made before schedules existed, or left blank
+    if _bad_times(request.start_time, request.end_time, max_minutes):
+        raise _Refused("InvalidSchedule", "end_time")
     start, end = request.start_time, request.end_time
     if kind != "recurring":
         dates = _dates(request.specific_dates)
@@ -212,16 +216,29 @@ def _schedule(request: Request, zone: ZoneInfo, now: dt.datetime, weeks: int, li
 
 
 def _kind(request: Request) -> str | None:
-    """The schedule type, lower case and trimmed; None when missing; refused when unknown. The
-    start and end times are judged with it."""
+    """The schedule type, lower case and trimmed; None when missing; refused when unknown."""
     if request.schedule_type is None or not request.schedule_type.strip(" "):
         return None
     kind = request.schedule_type.strip(" ").lower()
     if kind not in SCHEDULE_TYPES:
         raise _Refused("InvalidSchedule", "schedule_type")
-    if request.start_time is not None and request.end_time == request.start_time:
-        raise _Refused("InvalidSchedule", "end_time")
     return kind
+
+
+def _bad_times(start: dt.time | None, end: dt.time | None, max_minutes: int) -> bool:
+    """Whether two times that are there make no session (equal) or one longer than `max_minutes`
+    on the wall clock (an end before the start ends the next day). Python has no 24:00."""
+    if start is None or end is None:
+        return False
+    length = _since_midnight(end) - _since_midnight(start)
+    if end < start:
+        length += dt.timedelta(days=1)
+    return end == start or length > dt.timedelta(minutes=max_minutes)
+
+
+def _since_midnight(time: dt.time) -> dt.timedelta:
+    return dt.timedelta(hours=time.hour, minutes=time.minute, seconds=time.second,
+                        microseconds=time.microsecond)
 
 
 def _terms(request: Request, today: dt.date) -> tuple[Pattern | None, Window | None, str | None, str]:
@@ -408,11 +425,13 @@ class Series:
     `remove_time_off(start, end)`, `reschedule(...)`, `end(last_date, now)`. `made_until` is the
     horizon the series was last brought to, a naive wall-clock time in the tutor's zone."""
 
-    def __init__(self, request: Request, zone_name: str, *, weeks: int = 8, limit: int = 200):
+    def __init__(self, request: Request, zone_name: str, *, weeks: int = 8, limit: int = 200,
+                 max_minutes: int = 480):
         self.request = request
         self.zone = ZoneInfo(zone_name)
         self.weeks = weeks
         self.limit = limit
+        self.max_minutes = max_minutes
         self.time_off: list[TimeOff] = []
         self.sessions: dict[dt.date, SeriesSession] = {}
         self.skipped: dict[dt.date, Skip] = {}
@@ -457,7 +476,8 @@ class Series:
     def accept(self, now: dt.datetime) -> Plan | Refusal:
         """Accepting the request at the instant `now`: its first stretch, up to the horizon."""
         try:
-            plan = _plan(self.request, self.zone, now, self.weeks, self.limit, self.time_off)
+            plan = _plan(self.request, self.zone, now, self.weeks, self.limit, self.max_minutes,
+                         self.time_off)
         except _Refused as refused:
             return refused.refusal
         if _kind(self.request) == "recurring":  # a series, even one that has nothing to make yet
@@ -546,14 +566,16 @@ class Series:
         first = max(from_date, wall.date())
         if self.last_date is not None and first > self.last_date:
             return Refusal("SeriesEnded", "p_from")
+        start = start_time if start_time is not None else self.pattern.start
+        end = end_time if end_time is not None else self.pattern.end
+        if _bad_times(start, end, self.max_minutes):  # the times are judged before the days
+            return Refusal("InvalidSchedule", "end_time")
         try:
             weekdays = _names(days, WEEKDAYS, "days") if days is not None else set(self.pattern.weekdays)
         except _Refused as refused:
             return refused.refusal
-        start = start_time if start_time is not None else self.pattern.start
-        end = end_time if end_time is not None else self.pattern.end
-        if weekdays is None or start == end:
-            return Refusal("InvalidSchedule", "days" if weekdays is None else "end_time")
+        if weekdays is None:
+            return Refusal("InvalidSchedule", "days")
         pattern = Pattern(frozenset(weekdays), start, end)
         # as at acceptance: the occurrences whose wall-clock start is after now
         new = {occ.session_date: occ for occ in stretch(

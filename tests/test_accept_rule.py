@@ -33,6 +33,7 @@ from tests.support import (
     next_year,
     refusal,
     request_row,
+    scalar,
     session_dates,
     sessions,
     slot_ahead,
@@ -396,6 +397,11 @@ MALFORMED = [
     ({"schedule_type": "specific", "specific_dates": ["not-a-date"]}, "specific_dates", "not-a-date"),
     ({"schedule_type": "recurring", "days": json.dumps({"monday": True})}, "days", '{"monday": true}'),
     ({"schedule_type": "recurring", "days": ["Mon"], "end_time": dt.time(10)}, "end_time", "10:00:00"),
+    # Longer than schedule_settings.max_session_minutes (480): an end before the start ends the next day.
+    ({"schedule_type": "recurring", "days": ["Mon"], "start_time": dt.time(11), "end_time": dt.time(9, 30)},
+     "end_time", "09:30:00"),
+    ({"schedule_type": "specific_dates", "specific_dates": ["2027-05-04"], "start_time": dt.time(9),
+      "end_time": dt.time(17, 1)}, "end_time", "17:01:00"),
 ]
 
 
@@ -410,6 +416,42 @@ def test_malformed_schedule_is_refused_by_name_and_writes_nothing(conn, fields, 
     assert str(request) in caught.value.message
     row = request_row(conn, request)
     assert (row["status"], row["responded_at"]) == ("pending", None)
+    assert written(conn) == NOTHING
+
+
+def test_a_session_ending_before_it_starts_is_refused_with_its_length_and_the_limit(conn):
+    """11:00-10:00 reads as a session of 23 hours (it ends the next day): it would block the tutor's
+    days, so it is refused, saying how long it is and what the limit is."""
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon"], start_time=dt.time(11),
+                                    end_time=dt.time(10))
+    with pytest.raises(InvalidSchedule) as caught:
+        astegni.accept(conn, request)
+    assert (caught.value.field, caught.value.value) == ("end_time", "10:00:00")
+    assert "1380 minutes" in caught.value.message and "limit of 480 minutes" in caught.value.message
+    assert written(conn) == NOTHING
+
+
+@pytest.mark.parametrize(("start", "end", "minutes"), [
+    (dt.time(22), dt.time(1), 180), (dt.time(22), dt.time(6), 480), (dt.time(9), dt.time(17), 480)])
+def test_sessions_up_to_the_limit_are_made_overnight_too(conn, start, end, minutes):
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon"], start_time=start,
+                                    end_time=end)
+    assert astegni.accept(conn, request).sessions_created == 8
+    assert {row[3] for row in sessions(conn, request)} == {minutes}
+
+
+@pytest.mark.parametrize("schedule", [{"schedule_type": "recurring", "days": ["Mon"]},
+                                      {"schedule_type": "specific", "specific_dates": ["2027-05-04"]}])
+@pytest.mark.parametrize("field", ["start_time", "end_time"])
+def test_24_00_is_refused_by_name_and_told_to_be_00_00(conn, schedule, field):
+    """PostgreSQL's time takes 24:00 (Python's cannot even read it back); the rule does not."""
+    times = {"start_time": "22:00", "end_time": "23:00", field: "24:00"}
+    request = Factory(conn).pending(**schedule, **times)
+    with pytest.raises(InvalidSchedule) as caught:
+        astegni.accept(conn, request)
+    assert (caught.value.field, caught.value.value) == (field, "24:00:00")
+    assert "00:00" in caught.value.message
+    assert scalar(conn, "SELECT status FROM requested_sessions WHERE id = %s", request) == "pending"
     assert written(conn) == NOTHING
 
 
@@ -444,6 +486,36 @@ def test_other_status_changes_are_refused(conn, first, then, error):
     assert type(refused) is error
     assert refused.request_id == request
     assert (request_row(conn, request), written(conn)) == before
+
+
+@pytest.mark.parametrize("field", ["rejected_reason", "cancelled_reason"])
+def test_a_reason_is_at_most_2000_characters_and_never_echoed_whole(conn, field):
+    f = Factory(conn)
+    tutor = f.tutor()
+    user, _ = f.student()
+    respond = astegni.reject if field == "rejected_reason" else astegni.cancel
+    too_long, longest = f.request(tutor, user), f.request(tutor, user)
+    if field == "cancelled_reason":
+        conn.execute("UPDATE requested_sessions SET status = 'accepted'")
+    before = request_row(conn, too_long)
+    with pytest.raises(InvalidSchedule) as caught:
+        respond(conn, too_long, reason="x" * 2001)
+    assert (caught.value.request_id, caught.value.field) == (too_long, field)
+    assert caught.value.value == "x" * 40 + "..."
+    assert (caught.value.detail["length"], caught.value.detail["limit"]) == (2001, 2000)
+    assert request_row(conn, too_long) == before
+    respond(conn, longest, reason="y" * 2000)
+    assert request_row(conn, longest)[field] == "y" * 2000
+
+
+def test_a_20_mb_reason_written_by_a_plain_update_is_refused_in_a_few_words(conn):
+    request = Factory(conn).pending()
+    error = refusal(conn, "UPDATE requested_sessions SET status = 'rejected',"
+                          " rejected_reason = repeat('x', 20000000) WHERE id = %s", request)
+    assert (type(error), error.field, error.detail["length"]) == (
+        InvalidSchedule, "rejected_reason", 20_000_000)
+    assert len(error.message) + len(str(error.detail)) < 500
+    assert request_row(conn, request)["status"] == "pending"
 
 
 @pytest.mark.parametrize("status", ["accepted", "rejected", "cancelled"])

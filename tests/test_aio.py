@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -41,11 +42,13 @@ from tests.support import (
     book,
     last_sunday,
     next_year,
+    pull_back,
     request_row,
     scalar,
     tutor_today,
     written,
 )
+from tests.test_series_api import accepted_series
 
 pytestmark = pytest.mark.asyncio
 
@@ -382,15 +385,135 @@ async def test_a_sync_connection_is_refused(conn):
         await astegni.aio.accept(conn, 1)  # type: ignore[arg-type]
 
 
-async def test_signatures_are_the_sync_ones():
-    for name in ("accept", "reject", "cancel", "preview"):
+# Every operation of the sync API: the public functions astegni exports.
+OPERATIONS = sorted(name for name in astegni.__all__ if inspect.isfunction(getattr(astegni, name)))
+
+
+def parameters(signature: inspect.Signature) -> list[tuple[Any, ...]]:
+    """Each parameter but the connection: name, kind, default, annotation."""
+    return [(p.name, p.kind, p.default, p.annotation) for p in list(signature.parameters.values())[1:]]
+
+
+async def test_every_sync_operation_has_an_async_twin_with_its_signature():
+    assert sorted(astegni.aio.__all__) == OPERATIONS
+    for name in OPERATIONS:
         sync, awaited = getattr(astegni, name), getattr(astegni.aio, name)
-        assert inspect.iscoroutinefunction(awaited)
-        expected = inspect.signature(sync)
-        signature = inspect.signature(awaited)
-        assert signature.return_annotation == expected.return_annotation
-        assert [(p.name, p.kind, p.default, p.annotation) for p in list(signature.parameters.values())[1:]] \
-            == [(p.name, p.kind, p.default, p.annotation) for p in list(expected.parameters.values())[1:]]
+        assert inspect.iscoroutinefunction(awaited), name
+        expected, signature = inspect.signature(sync), inspect.signature(awaited)
+        assert signature.return_annotation == expected.return_annotation, name
+        assert parameters(signature) == parameters(expected), name
+
+
+def shape(result: Any) -> Any:
+    """A result without what names rows of its own or the moment of its transaction: ids, clocks."""
+    if isinstance(result, list):
+        return [shape(item) for item in result]
+    if not dataclasses.is_dataclass(result):
+        return result
+    fields = dataclasses.asdict(result)
+    for item in [fields, *fields.get("skipped", ())]:
+        for key in ("id", "request_id", "tutor_id", "session_id", "enrolled_course_id", "responded_at",
+                    "cancelled_at", "created_at"):
+            item.pop(key, None)
+        if "clash_session_id" in item:
+            item["clash_session_id"] = item["clash_session_id"] is not None
+    return type(result).__name__, fields
+
+
+Call = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+def series(conn: psycopg.Connection[Any]) -> tuple[int, int, dt.date]:
+    """(tutor, request, the tutor's today) of an accepted Mon/Wed/Fri series of a tutor of its own."""
+    _, tutor, request = accepted_series(conn)
+    return tutor, request, tutor_today(conn, BERLIN)
+
+
+def days_off(today: dt.date, after: int) -> tuple[dt.datetime, dt.datetime]:
+    """Three days of time off, from midnight `after` days after today in the tutor's zone."""
+    start = dt.datetime.combine(today + dt.timedelta(days=after), dt.time(), ZoneInfo(BERLIN))
+    return start, start + dt.timedelta(days=3)
+
+
+def extend_case(conn: psycopg.Connection[Any]) -> Call:
+    pull_back(conn, accepted_series(conn)[2])
+    return (), {}
+
+
+def accept_case(conn: psycopg.Connection[Any]) -> Call:
+    request, _ = mixed_request(conn)
+    return (request,), {"tutor_id": tutor_of(conn, request)}
+
+
+def cancel_case(conn: psycopg.Connection[Any]) -> Call:
+    request, _ = mixed_request(conn)
+    astegni.accept(conn, request)
+    return (request,), {"reason": "moved away"}
+
+
+def end_series_case(conn: psycopg.Connection[Any]) -> Call:
+    tutor, request, today = series(conn)
+    return (request, today + dt.timedelta(days=14), "exams"), {"tutor_id": tutor}
+
+
+def reschedule_case(conn: psycopg.Connection[Any]) -> Call:
+    _, request, today = series(conn)
+    return (request, today + dt.timedelta(days=7)), {"days": ["Tue", "Thu"], "start_time": dt.time(9),
+                                                    "end_time": dt.time(10, 30)}
+
+
+def add_time_off_case(conn: psycopg.Connection[Any]) -> Call:
+    tutor, _, today = series(conn)
+    return (tutor, *days_off(today, 5), "conference"), {}
+
+
+def remove_time_off_case(conn: psycopg.Connection[Any]) -> Call:
+    tutor, _, today = series(conn)
+    return (astegni.add_time_off(conn, tutor, *days_off(today, 5)).id,), {"tutor_id": tutor}
+
+
+def list_time_off_case(conn: psycopg.Connection[Any]) -> Call:
+    tutor, _, today = series(conn)
+    for after in (12, 5):
+        astegni.add_time_off(conn, tutor, *days_off(today, after), "conference")
+    return (tutor,), {}
+
+
+# For each operation, a case made anew for each side on the sync connection: the call's arguments.
+CASES: dict[str, Callable[[psycopg.Connection[Any]], Call]] = {
+    # First: the extension grows every series short of its horizon, and only the case's is.
+    "extend": extend_case,
+    "accept": accept_case,
+    "reject": lambda conn: ((Factory(conn).pending(),), {"reason": "Fully booked"}),
+    "cancel": cancel_case,
+    "preview": lambda conn: ((mixed_request(conn)[0],), {}),
+    "end_series": end_series_case,
+    "reschedule": reschedule_case,
+    "preview_reschedule": reschedule_case,
+    "add_time_off": add_time_off_case,
+    "remove_time_off": remove_time_off_case,
+    "list_time_off": list_time_off_case,
+}
+
+
+async def test_every_operation_gives_the_sync_result(conn, aconn, db_url):
+    """Each operation on twin cases, sync and awaited, on each kind of asyncio connection: the same
+    result but its ids."""
+    assert list(CASES) == ["extend", *(name for name in CASES if name != "extend")]
+    assert sorted(CASES) == OPERATIONS
+    for name, case in CASES.items():
+        args, kwargs = case(conn)
+        expected = getattr(astegni, name)(conn, *args, **kwargs)
+        args, kwargs = case(conn)
+        if name == "extend":  # it commits batch by batch: an autocommit connection of its own
+            async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as auto:
+                result = await astegni.aio.extend(auto)
+        else:
+            result = await getattr(astegni.aio, name)(aconn, *args, **kwargs)
+            await aconn.commit()
+        assert type(result) is type(expected), name
+        assert shape(result) == shape(expected), name
+        assert expected not in (None, [], 0, False), f"{name}: a case that does nothing shows nothing"
 
 
 async def test_psycopg_needs_no_greenlet(db_url):

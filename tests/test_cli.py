@@ -41,7 +41,7 @@ COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"],
 def cli(*args, url=None, env=None, check=True):
     """Runs the command; url=None leaves DATABASE_URL unset."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment.update(env or {}, COLUMNS="160")
+    environment.update({"COLUMNS": "160", **(env or {})})
     if url is not None:
         environment["DATABASE_URL"] = url
     result = subprocess.run([sys.executable, "-m", "astegni.cli", *args], capture_output=True,
@@ -181,6 +181,12 @@ def test_every_client_command_runs_as_a_login_of_a_client_role(conn, db_url, see
     assert cli("listen", "--count", "0", url=url).returncode == 0
     assert conn.execute("SELECT id, status FROM requested_sessions ORDER BY id").fetchall() == [
         (request, "cancelled"), (other, "rejected")]
+
+
+def test_the_schedulers_login_runs_the_extension(conn, db_url, seeded, logins):
+    """The cron job's login, granted astegni_scheduler alone: it reads the revision and extends."""
+    assert cli("extend", url=as_login(db_url, logins["scheduler"])).stdout.strip() == (
+        "extended 0 series: 0 sessions made")
 
 
 # Every command but `astegni db upgrade/downgrade/adopt`, with arguments it accepts.

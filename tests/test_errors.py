@@ -116,6 +116,26 @@ def unknown_weekday(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"request_id": request, "field": "days", "value": "Funday"})
 
 
+def overnight_for_23_hours(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending(schedule_type="recurring", days=["Mon"], start_time=dt.time(11),
+                                    end_time=dt.time(10))
+    return (f"UPDATE requested_sessions SET status = 'accepted' WHERE id = {request}",
+            {"request_id": request, "field": "end_time", "value": "10:00:00"})
+
+
+def session_by_hand_too_long(conn: Conn) -> tuple[str, dict[str, Any]]:
+    _, _, request = accepted_request(conn)
+    session = first_session(conn, request)
+    return (f"UPDATE sessions SET end_time = start_time + interval '9 hours' WHERE id = {session}",
+            {"session_id": session, "field": "end_time", "value": "19:00:00"})
+
+
+def reason_too_long(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending()
+    return (f"SELECT * FROM astegni_reject({request}, repeat('-', 2001))",
+            {"request_id": request, "field": "rejected_reason", "value": "-" * 40 + "...", "length": 2001})
+
+
 def too_many_dates(conn: Conn) -> tuple[str, dict[str, Any]]:
     first = dt.date(next_year(conn), 1, 1)
     request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=[
@@ -215,6 +235,9 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS003", InvalidTransition, inserted_accepted),
     ("AS004", NoStudent, parent_without_child),
     ("AS005", InvalidSchedule, unknown_weekday),
+    ("AS005", InvalidSchedule, overnight_for_23_hours),
+    ("AS005", InvalidSchedule, session_by_hand_too_long),
+    ("AS005", InvalidSchedule, reason_too_long),
     ("AS006", TooManySessions, too_many_dates),
     ("AS007", ScheduleConflict, clashing_request),
     ("AS007", ScheduleConflict, session_moved_onto_a_clash),

@@ -305,6 +305,25 @@ def test_a_malformed_schedule_is_422_naming_field_and_value(api: Api, conn: Conn
     assert written(conn) == NOTHING
 
 
+def test_a_rejected_reason_longer_than_2000_characters_is_422_quoting_only_its_start(
+        api: Api, conn: Conn) -> None:
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=two_dates(conn))
+    tutor = request_row(conn, request)["tutor_id"]
+
+    response = api.patch(request, tutor, {"status": "rejected", "rejected_reason": "Sorry. " * 300})
+
+    assert api.settled() == "IDLE"
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == {
+        "code": "AS005", "message": "rejected_reason 'Sorry. Sorry. Sorry. Sorry. Sorry. Sorry...' is 2100"
+        " characters long, more than 2000", "field": "rejected_reason",
+        "value": "Sorry. Sorry. Sorry. Sorry. Sorry. Sorry..."}
+    assert request_row(conn, request)["status"] == "pending"
+    assert api.patch(request, tutor, {"status": "rejected", "rejected_reason": "x" * 2000}).status_code == 200
+    assert api.settled() == "IDLE"
+    assert request_row(conn, request)["rejected_reason"] == "x" * 2000
+
+
 def test_a_clash_is_409_and_stays_pending(api: Api, conn: Conn) -> None:
     f = Factory(conn)
     tutor = f.tutor()

@@ -93,7 +93,7 @@ def test_an_end_that_waited_for_the_extension_cancels_what_it_made(conn, db_url)
                         " AND session_date > %s", request, last) == 0
 
 
-def test_an_open_transaction_holds_up_only_its_tutors_and_only_for_the_lock_timeout(conn, db_url):
+def test_an_open_transaction_holds_up_only_its_tutors_and_only_for_the_lock_timeout(conn, db_url, logins):
     """A scheduler's batch left open locks its own tutors: another tutor's acceptance goes through at
     once, and one of the locked tutor's waits 2 s, then is told to retry; nothing is written."""
     f = Factory(conn)
@@ -101,21 +101,16 @@ def test_an_open_transaction_holds_up_only_its_tutors_and_only_for_the_lock_time
     pull_back(conn, series(conn, f, busy))
     waiting_request = f.request(busy, f.student()[0], schedule_type="recurring", days=["Tuesday"])
     free_request = f.request(free, f.student()[0], schedule_type="recurring", days=["Tuesday"])
-    login = f"astg_scheduler_{busy}"
-    conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE astegni_scheduler")
-    try:
-        with psycopg.connect(as_login(db_url, login)) as job, psycopg.connect(db_url) as app:
-            assert job.execute("SELECT last_tutor_id FROM astegni_extend_step(0, 1)").fetchone() == (busy,)
-            assert astegni.accept(app, free_request).sessions_created == 8
-            app.commit()
-            began = time.monotonic()
-            with pytest.raises(RetryableConflict) as refused:
-                astegni.accept(app, waiting_request)
-            waited = time.monotonic() - began
-            app.rollback()
-            job.rollback()
-    finally:
-        conn.execute(f"DROP ROLE {login}")
+    with psycopg.connect(as_login(db_url, logins["scheduler"])) as job, psycopg.connect(db_url) as app:
+        assert job.execute("SELECT last_tutor_id FROM astegni_extend_step(0, 1)").fetchone() == (busy,)
+        assert astegni.accept(app, free_request).sessions_created == 8
+        app.commit()
+        began = time.monotonic()
+        with pytest.raises(RetryableConflict) as refused:
+            astegni.accept(app, waiting_request)
+        waited = time.monotonic() - began
+        app.rollback()
+        job.rollback()
     assert refused.value.detail["sqlstate"] == "55P03"
     assert 1.5 < waited < 10
     assert scalar(conn, "SELECT status FROM requested_sessions WHERE id = %s", waiting_request) == "pending"
@@ -172,3 +167,20 @@ def test_an_accepted_request_keeps_its_tutor(conn):
         conn.execute("UPDATE requested_sessions SET tutor_id = %s WHERE id = %s", (other, request))
     refusal = astegni.errors.translate(raw.value)
     assert isinstance(refusal, ImmutableRequest) and refusal.field == "tutor_id"
+
+
+def test_the_reasons_of_an_end_and_a_time_off_are_bounded(conn):
+    f = Factory(conn)
+    tutor = f.tutor(BERLIN)
+    request = series(conn, f, tutor)
+    today = tutor_today(conn, BERLIN)
+    starts = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
+    ends = starts + dt.timedelta(days=1)
+    for call in (lambda: astegni.end_series(conn, request, today, "x" * 2001),
+                 lambda: astegni.add_time_off(conn, tutor, starts, ends, "x" * 2001)):
+        with pytest.raises(InvalidSchedule) as refused:
+            call()
+        assert (refused.value.field, refused.value.detail["length"]) == ("reason", 2001)
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = 'scheduled'",
+                  request) == 24
+    assert scalar(conn, "SELECT count(*) FROM tutor_time_off") == 0

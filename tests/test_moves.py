@@ -1,5 +1,6 @@
 """One session edited by hand with a plain UPDATE or INSERT: both time pairs stay in agreement, in the
-tutor's zone, and a move onto a clash or onto a date the request already holds is refused."""
+tutor's zone, a move onto a clash or onto a date the request already holds is refused, and so are times
+a schedule could not have (24:00, longer than schedule_settings.max_session_minutes)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import psycopg
 import astegni
 from astegni.errors import (
     InconsistentSession,
+    InvalidSchedule,
     ScheduleConflict,
     SessionDateTaken,
 )
@@ -62,15 +64,14 @@ def test_moving_both_instants_sets_the_length(conn):
 def test_moving_the_wall_clock_moves_the_instants_in_the_tutors_zone(conn):
     w = Weekly(conn)
     day = w.dates[0] + dt.timedelta(days=2)
-    conn.execute("UPDATE sessions SET session_date = %s, start_time = '14:00', end_time = '15:30'"
+    conn.execute("UPDATE sessions SET session_date = %s, start_time = '22:00', end_time = '23:30'"
                  " WHERE id = %s", (day, w.ids[0]))
     assert conn.execute(ROW, (w.ids[0],)).fetchone() == (
-        day, dt.time(14), dt.time(15, 30), at(day, 14), at(day, 15, 30), 90)
+        day, dt.time(22), dt.time(23, 30), at(day, 22), at(day, 23, 30), 90)
     # One time alone, past midnight: the end falls on the next day.
-    conn.execute("UPDATE sessions SET start_time = '23:30' WHERE id = %s", (w.ids[0],))
+    conn.execute("UPDATE sessions SET end_time = '00:30' WHERE id = %s", (w.ids[0],))
     assert conn.execute(ROW, (w.ids[0],)).fetchone() == (
-        day, dt.time(23, 30), dt.time(15, 30), at(day, 23, 30),
-        at(day + dt.timedelta(days=1), 15, 30), 960)
+        day, dt.time(22), dt.time(0, 30), at(day, 22), at(day + dt.timedelta(days=1), 0, 30), 150)
 
 
 def test_both_pairs_must_agree(conn):
@@ -152,3 +153,42 @@ def test_uncancelling_onto_a_taken_slot_is_refused(conn):
     # A slot nobody took may be restored.
     conn.execute("UPDATE sessions SET status = 'scheduled' WHERE id = %s", (w.ids[1],))
     assert scalar(conn, "SELECT status FROM sessions WHERE id = %s", w.ids[1]) == "scheduled"
+
+
+def test_a_session_by_hand_longer_than_the_limit_or_at_24_00_is_refused_by_name(conn):
+    w = Weekly(conn)
+    day = w.dates[0] + dt.timedelta(days=1)
+    insert = ("INSERT INTO sessions (enrolled_courses_id, session_date, start_time, end_time)"
+              " VALUES (%s, %s, %s, %s)")
+    for start, end, field, value in [("09:00", "17:01", "end_time", "17:01:00"),
+                                     ("11:00", "10:00", "end_time", "10:00:00"),
+                                     ("24:00", "01:00", "start_time", "24:00:00"),
+                                     ("23:00", "24:00", "end_time", "24:00:00")]:
+        error = refusal(conn, insert, w.course, day, start, end)
+        assert (type(error), error.sqlstate, error.field, error.value) == (
+            InvalidSchedule, "AS005", field, value), (start, end)
+    error = refusal(conn, "INSERT INTO sessions (enrolled_courses_id, starts_at, ends_at)"
+                          " VALUES (%s, %s, %s)", w.course, at(day, 8), at(day, 18))
+    assert (type(error), error.field) == (InvalidSchedule, "end_time")
+    assert "600 minutes" in error.message
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE session_date = %s", day) == 0
+
+    # Moved: by its wall clock or its instants.
+    for statement, value in [("UPDATE sessions SET end_time = '09:00' WHERE id = %s", "09:00:00"),
+                             ("UPDATE sessions SET ends_at = ends_at + interval '8 hours' WHERE id = %s",
+                              "19:00:00")]:
+        error = refusal(conn, statement, w.ids[0])
+        assert (type(error), error.field, error.value) == (InvalidSchedule, "end_time", value)
+    conn.execute("UPDATE sessions SET end_time = '18:00' WHERE id = %s", (w.ids[0],))  # 8 hours: the limit
+    assert scalar(conn, "SELECT duration FROM sessions WHERE id = %s", w.ids[0]) == 480
+
+
+def test_a_session_made_under_a_higher_limit_still_moves_as_it_is(conn):
+    w = Weekly(conn)
+    conn.execute("UPDATE schedule_settings SET max_session_minutes = 30")
+    day = w.dates[0] + dt.timedelta(days=1)
+    conn.execute("UPDATE sessions SET starts_at = %s WHERE id = %s", (at(day, 14), w.ids[0]))
+    assert conn.execute(ROW, (w.ids[0],)).fetchone() == (
+        day, dt.time(14), dt.time(15), at(day, 14), at(day, 15), 60)
+    error = refusal(conn, "UPDATE sessions SET end_time = '15:30' WHERE id = %s", w.ids[0])
+    assert isinstance(error, InvalidSchedule) and "limit of 30 minutes" in error.message

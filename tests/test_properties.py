@@ -3,7 +3,8 @@
 Hypothesis generates requests (odd weekday spellings, duplicate, past and impossible dates, times
 across midnight and inside DST changes, month and year windows, stale year windows, missing lists and
 times, one defect at a time) for tutors in zones with and without DST, under a weeks horizon of 8 weeks
-or another (a long one reaches the DST nights of next year, and the session limit); each is accepted
+or another (a long one reaches the DST nights of next year, and the session limit), and a longest
+session of 8 hours (the default) or another (a whole day lets every length through); each is accepted
 in a transaction that is rolled back afterwards, by a client in a TimeZone of its own, and the
 database must either make exactly the reference's sessions and skipped occurrences (a recurring
 request: its first stretch, up to the horizon), record the reference's note and stamp the app's naive
@@ -57,6 +58,10 @@ PROFILES = [pytest.param("fast", id="fast"),
 # The weeks horizon (schedule_settings.weeks_horizon): mostly the default; 52 weeks of every weekday
 # passes the session limit (200).
 WEEKS = (8, 8, 8, 8, 8, 8, 1, 3, 20, 52)
+
+# The longest session (schedule_settings.max_session_minutes): mostly the default; a whole day, and
+# shorter than many of the drawn sessions.
+MAX_MINUTES = (480, 480, 480, 1440, 90)
 
 # Wall-clock times where DST changes happen in the zones above (01:00-03:00), midnight and noon.
 TIMES = [dt.time(h, m) for h, m in ((0, 0), (0, 30), (1, 0), (1, 30), (1, 45), (2, 0), (2, 15),
@@ -130,10 +135,13 @@ def check_against_reference(conn: psycopg.Connection[Any], data: st.DataObject) 
         weeks = data.draw(st.sampled_from(WEEKS), label="weeks")
         if weeks != 8:
             conn.execute("UPDATE schedule_settings SET weeks_horizon = %s", (weeks,))
+        max_minutes = data.draw(st.sampled_from(MAX_MINUTES), label="longest session")
+        if max_minutes != 480:
+            conn.execute("UPDATE schedule_settings SET max_session_minutes = %s", (max_minutes,))
         request = data.draw(requests(zone, now), label="request")
         message = data.draw(messages(), label="message")
         method = data.draw(st.sampled_from(["accept", "update"]), label="method")
-        want = expected(request, zone, now, weeks=weeks)
+        want = expected(request, zone, now, weeks=weeks, max_minutes=max_minutes)
         request_id = Factory(conn).request(
             tutors[zone], student_user, schedule_type=request.schedule_type,
             days=_jsonb(request.days), specific_dates=_jsonb(request.specific_dates),

@@ -219,7 +219,7 @@ class Checks:
         assert scalar(self.conn, "SELECT timezone FROM tutor_profiles WHERE id = 1") == "Europe/Berlin"
 
     def after_settings(self, out):
-        assert re.search(r"\s8 \|\s+200\s", out)
+        assert re.search(r"\s8 \|\s+200 \|\s+480\s", out)
 
 
 @pytest.mark.skipif(shutil.which("psql") is None, reason="needs the psql program")

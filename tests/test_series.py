@@ -317,6 +317,26 @@ def test_reschedule_refuses_bad_patterns_by_field(conn):
     assert isinstance(error, SeriesEnded)
 
 
+def test_a_reschedule_to_a_session_longer_than_the_limit_is_refused_and_changes_nothing(conn):
+    request = series_request(conn)
+    start = tutor_today(conn, BERLIN) + dt.timedelta(days=7)
+    before = conn.execute("SELECT * FROM sessions ORDER BY id").fetchall()
+    # The end alone: 10:00 to 09:00 would end the next day, 23 hours later.
+    for function in ("preview_reschedule", "astegni_reschedule"):
+        for begin, end, field in [(None, "09:00", "end_time"), ("09:00", "17:30", "end_time"),
+                                  ("24:00", None, "start_time")]:
+            error = refusal(conn, f"SELECT * FROM {function}(%s, %s, NULL, %s, %s)", request, start,
+                            begin, end)
+            assert (error.sqlstate, error.field) == ("AS005", field), (function, begin, end)
+    assert "1380 minutes" in refusal(conn, "SELECT * FROM astegni_reschedule(%s, %s, NULL, NULL, '09:00')",
+                                     request, start).message
+    assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
+    assert scalar(conn, "SELECT count(*) FROM series_patterns") == 0
+    conn.execute("UPDATE schedule_settings SET max_session_minutes = 1440")
+    conn.execute("SELECT * FROM astegni_reschedule(%s, %s, NULL, NULL, '09:00')", (request, start))
+    assert scalar(conn, "SELECT end_time FROM requested_sessions WHERE id = %s", request) == dt.time(9)
+
+
 def test_time_off_cancels_skips_and_comes_back_when_removed(conn):
     request = series_request(conn)
     tutor = scalar(conn, "SELECT tutor_id FROM requested_sessions WHERE id = %s", request)

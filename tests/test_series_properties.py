@@ -60,7 +60,8 @@ PROFILES = [pytest.param("series-fast", id="fast"),
 
 DAY = dt.timedelta(days=1)
 LAST_MOMENT = dt.timedelta(days=120)  # the simulated weeks: extensions up to now + 120 days
-SERIES_ERRORS = {"AS014": "NotASeries", "AS015": "SeriesEnded", "AS016": "InvalidTimeOff"}
+SERIES_ERRORS = {"AS005": "InvalidSchedule", "AS014": "NotASeries", "AS015": "SeriesEnded",
+                 "AS016": "InvalidTimeOff"}
 
 
 # --- the database -------------------------------------------------------------------------------
@@ -274,7 +275,14 @@ class Example:
             end = (dt.datetime.combine(today, start or self.model.pattern.start)
                    + dt.timedelta(minutes=45)).time()
         want = self.model.reschedule(from_date, days, start, end, self.now)
-        assert not isinstance(want, Refusal), want
+        if isinstance(want, Refusal):  # new times making too long a session
+            _, refused = _sqlstate_of(
+                self.conn, "SELECT count(*) FROM astegni_reschedule(%s, %s, %s::jsonb, %s, %s)",
+                self.request_id, from_date, _jsonb(days), start, end)
+            assert refused is not None and SERIES_ERRORS.get(refused) == want.error, (
+                f"rescheduling to {start}-{end}: expected {want}, got {refused}")
+            self.check(f"reschedule to {start}-{end} refused")
+            return "reschedule refused"
         try:
             with self.conn.transaction():
                 rows = self.conn.execute(
@@ -306,7 +314,12 @@ def check_series(conn: psycopg.Connection[Any], data: st.DataObject) -> list[str
         if weeks != 8:
             conn.execute("UPDATE schedule_settings SET weeks_horizon = %s", (weeks,))
         request = data.draw(series_requests(zone, now), label="request")
-        model = Series(request, zone, weeks=weeks)
+        # The longest session: the default, or a whole day for a request the default refuses (one
+        # otherwise valid: lengths at acceptance are tests/test_properties.py's).
+        max_minutes = 480 if isinstance(Series(request, zone).accept(now), Plan) else 1440
+        if max_minutes != 480:
+            conn.execute("UPDATE schedule_settings SET max_session_minutes = %s", (max_minutes,))
+        model = Series(request, zone, weeks=weeks, max_minutes=max_minutes)
         request_id = Factory(conn).request(
             tutors[zone], student_user, schedule_type=request.schedule_type,
             days=_jsonb(request.days), months=_jsonb(request.months),
@@ -542,13 +555,14 @@ def test_the_markers_day_moves_with_a_reschedule_and_the_extension_leaves_it(
         model = Series(request, zone)
         assert isinstance(model.accept(now), Plan)
         later = (wall + dt.timedelta(minutes=1)).time().replace(second=0, microsecond=0)
-        want = model.reschedule(wall.date(), None, later, dt.time(23, 59), now)
+        until = (wall + dt.timedelta(minutes=61)).time().replace(second=0, microsecond=0)
+        want = model.reschedule(wall.date(), None, later, until, now)
         assert not isinstance(want, Refusal)
         assert model.made_until is not None
         marker_day = model.made_until.date()
         assert Change(marker_day, "move", None) in want
         series_conn.execute("SELECT * FROM astegni_reschedule(%s, %s, NULL, %s, %s)",
-                            (request_id, wall.date(), later, dt.time(23, 59)))
+                            (request_id, wall.date(), later, until))
         _assert_matches(series_conn, request_id, model, "reschedule")
         at = now + DAY
         made = model.extend(at)

@@ -3,7 +3,8 @@
 -- under the tutor's lock. Returns the row and how many sessions it cancelled. Bounds in the wrong
 -- order make an empty range, refused as an empty or unbounded one is.
 -- SECURITY DEFINER: clients record time off only through here, for the tutor they name.
--- Raises AS016 (an unknown tutor, or time off that is empty or unbounded), 55P03 and 40001 (retry).
+-- Raises AS005 (a reason over 2,000 characters), AS016 (an unknown tutor, or time off that is empty or
+-- unbounded), 55P03 and 40001 (retry).
 CREATE OR REPLACE FUNCTION public.astegni_add_time_off(p_tutor_id integer, p_starts_at timestamptz,
                                                        p_ends_at timestamptz, p_reason text DEFAULT NULL)
 RETURNS TABLE (id integer, tutor_id integer, starts_at timestamptz, ends_at timestamptz, reason text,
@@ -22,6 +23,7 @@ BEGIN
                                      jsonb_build_object('tutor_id', p_tutor_id, 'field', 'tutor_id'),
                                      'Check the tutor id.');
     END IF;
+    PERFORM public.astegni_check_text('reason', p_reason, jsonb_build_object('tutor_id', p_tutor_id));
     INSERT INTO public.tutor_time_off (tutor_id, during, reason)
     VALUES (p_tutor_id,
             CASE WHEN p_starts_at > p_ends_at THEN 'empty'::tstzrange ELSE tstzrange(p_starts_at, p_ends_at) END,

@@ -5,8 +5,8 @@
 -- number of sessions cancelled. Ending again earlier cuts more; on the same date changes nothing.
 -- p_tutor_id, when given, scopes it to that tutor's requests (as astegni_accept); the tutor's lock is
 -- taken before anything is read (astegni_claim_request).
--- Raises AS001, AS005 (no last date, or one out of range), AS014 (not a series), AS015 (it already
--- ends earlier), 55P03 and 40001 (retry).
+-- Raises AS001, AS005 (no last date, or one out of range; a reason over 2,000 characters), AS014 (not
+-- a series), AS015 (it already ends earlier), 55P03 and 40001 (retry).
 CREATE OR REPLACE FUNCTION public.astegni_end_series(p_request_id integer, p_last_date date, p_reason text,
                                                      p_tutor_id integer DEFAULT NULL)
 RETURNS integer
@@ -22,6 +22,7 @@ DECLARE
 BEGIN
     PERFORM public.astegni_check_date(p_request_id, 'last_date', p_last_date,
         'Give the date of the series'' last session (or the day before the first one it drops).');
+    PERFORM public.astegni_check_text('reason', p_reason, jsonb_build_object('request_id', p_request_id));
     PERFORM public.astegni_claim_request(p_request_id, p_tutor_id, true);
     v_series := public.astegni_series_of(p_request_id);
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = v_series.tutor_id;

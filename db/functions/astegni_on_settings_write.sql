@@ -1,5 +1,6 @@
 -- Trigger function (BEFORE INSERT, UPDATE, DELETE and TRUNCATE on schedule_settings): only a member of
--- the database owner's role may change the weeks horizon or the session limit, and the one row stays.
+-- the database owner's role may change a setting (the weeks horizon, the session limit, the longest
+-- session), and the one row stays.
 -- Not SECURITY DEFINER: current_user must be the role making the change.
 -- Raises AS008 (settings locked).
 CREATE OR REPLACE FUNCTION public.astegni_on_settings_write()

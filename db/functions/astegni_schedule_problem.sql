@@ -1,7 +1,8 @@
 -- The first thing wrong with a schedule, as (field, value, problem); no row when it can be expanded.
 -- Used by acceptance and preview before expanding, so that a malformed schedule is refused by name.
 -- What is missing (no type, dates, weekdays or times) is not wrong: acceptance enrols the student
--- and says so (astegni_schedule_note); only a value that is there and malformed is a problem.
+-- and says so (astegni_schedule_note); only a value that is there and malformed is a problem. The
+-- times are judged by astegni_times_problem (24:00, longer than schedule_settings.max_session_minutes).
 CREATE OR REPLACE FUNCTION public.astegni_schedule_problem(p_schedule public.astegni_schedule)
 RETURNS TABLE (field text, value text, problem text)
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -20,6 +21,8 @@ problems (rank, field, value, problem) AS (
     SELECT 1, 'schedule_type', p_schedule.schedule_type,
            'is not a schedule type (specific_dates, specific or recurring)'
     FROM kind WHERE k IS NULL
+    UNION ALL SELECT 2, t.field, t.value, t.problem
+              FROM public.astegni_times_problem(p_schedule.start_time, p_schedule.end_time) AS t
     UNION ALL SELECT 4, 'end_time', p_schedule.end_time::text, 'equals start_time'
               WHERE p_schedule.end_time = p_schedule.start_time
     UNION ALL

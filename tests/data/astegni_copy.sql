@@ -1,8 +1,16 @@
--- Rows shaped like a live Astegni database's (loaded over revision 0001's tables, no astegni_alembic_version):
--- what the app itself wrote, with the real data's quirks. Two of them stop the upgrade: courses 9 and 11
--- are one tutor's one package twice, and session 5 belongs to no course. The pending requests carry the
--- shapes real users send: 'specific' without dates, a stale year box, " Wednesday", a shared booking,
--- and values that are malformed.
+-- A live Astegni database shaped like the app's own pg_dump of 2026-02-15 (loaded over revision 0001's
+-- tables, no astegni_alembic_version): what the app itself wrote, with the real data's quirks.
+-- The dump predates the app's later scripts, so what they add to the baseline is not there (the dry run
+-- writes the DDL that adds it): the table migrate_create_requested_session_students.py creates, and the
+-- columns of migrate_add_num_students.py, migrate_add_package_sharing.py and
+-- migrate_add_package_visibility.py.
+DROP TABLE requested_session_students;
+ALTER TABLE requested_sessions DROP COLUMN num_students;
+ALTER TABLE tutor_packages DROP COLUMN allow_sharing, DROP COLUMN max_shared_students, DROP COLUMN visibility;
+
+-- One row stops the upgrade, as in the dump: courses 9 and 11 are one tutor's one package twice. The
+-- pending requests carry the shapes real users send: 'specific' without dates, a stale year box,
+-- " Wednesday", a parent's booking, and values that are malformed.
 INSERT INTO users (id, first_name, father_name, email, password_hash, roles, active_role) VALUES
     (1, 'Abebe', 'Kebede', 'abebe@example.test', 'x', '["tutor"]', 'tutor'),
     (2, 'Lena', 'Vogel', 'lena@example.test', 'x', '["tutor"]', 'tutor'),
@@ -23,11 +31,10 @@ SELECT setval('student_profiles_id_seq', 5);
 INSERT INTO parent_profiles (id, user_id, children_ids) VALUES (1, 9, '{4,5}');
 SELECT setval('parent_profiles_id_seq', 1);
 
-INSERT INTO tutor_packages (id, tutor_id, name, hourly_rate, course_ids, schedule_type, allow_sharing,
-                            max_shared_students) VALUES
-    (1, 1, 'Mathematics', 300.00, '{1,2}', 'recurring', false, 1),
-    (2, 1, 'Physics', 350.00, '{3}', 'recurring', false, 1),
-    (3, 2, 'English', 250.00, '{4}', 'recurring', true, 3);
+INSERT INTO tutor_packages (id, tutor_id, name, hourly_rate, course_ids, schedule_type) VALUES
+    (1, 1, 'Mathematics', 300.00, '{1,2}', 'recurring'),
+    (2, 1, 'Physics', 350.00, '{3}', 'recurring'),
+    (3, 2, 'English', 250.00, '{4}', 'recurring');
 SELECT setval('tutor_packages_id_seq', 3);
 
 INSERT INTO requested_sessions (id, tutor_id, requester_id, requester_type, package_id, requested_to_id,
@@ -48,7 +55,7 @@ VALUES
     -- the form ticks 2025 by default; the days were split on commas
     (6, 1, 8, 'student', 2, 5, 'pending', 'Optics', 'recurring', '[" Wednesday", " Friday"]', NULL,
      '["January", "February"]', '[2025]', '16:00', '17:00', NULL, NULL, '2026-02-12 10:00'),
-    -- a shared booking: the parent books one session for two children
+    -- a parent books for a child
     (7, 2, 9, 'parent', 3, 4, 'pending', 'Reading club', 'recurring', '["Tuesday"]', NULL, NULL, NULL,
      '18:00', '19:00', NULL, NULL, '2026-02-13 10:00'),
     -- malformed values that are there
@@ -64,9 +71,6 @@ VALUES
      '["2099-03-03", "2099-03-10", "2099-03-10"]', NULL, NULL, '13:00', '14:30', 280.00, NULL,
      '2026-02-15 09:00');
 SELECT setval('session_requests_id_seq', 12);
-UPDATE requested_sessions SET num_students = 2 WHERE id = 7;
-INSERT INTO requested_session_students (requested_session_id, student_profile_id, is_related, is_primary)
-VALUES (7, 4, true, true), (7, 5, true, false);
 
 INSERT INTO enrolled_students (id, tutor_id, student_id, package_id, agreed_price, enrolled_at) VALUES
     (1, 1, 1, 1, 300.00, '2026-01-12 08:00'), (2, 2, 2, 3, 200.00, '2026-02-01 10:00');
@@ -80,12 +84,11 @@ INSERT INTO enrolled_courses (id, tutor_id, package_id, students_id, course_id) 
     (9, 1, 1, '{1}', '{1,2}'), (10, 2, 3, '{2}', '{4}'), (11, 1, 1, '{1}', '{1,2}');
 SELECT setval('enrolled_courses_id_seq', 11);
 
--- What the app's handler made, with its quirks (a negative duration; a session whose course is gone).
+-- What the app's handler made, with its quirks (a negative duration; sessions of the repeated course).
 INSERT INTO sessions (id, enrolled_courses_id, session_date, start_time, end_time, duration, topics,
                       status) VALUES
     (1, 9, '2026-01-12', '09:00', '10:00', 60, '["Algebra"]', 'completed'),
     (2, 9, '2026-01-15', '09:00', '10:00', 60, '["Algebra"]', 'completed'),
     (3, 11, '2026-01-19', '09:00', '10:00', 60, '["Algebra"]', 'completed'),
-    (4, 10, '2026-02-20', '15:00', '16:00', -60, '["Essay writing"]', 'scheduled'),
-    (5, NULL, '2026-02-21', '15:00', '16:00', 60, '[]', 'scheduled');
-SELECT setval('sessions_id_seq', 5);
+    (4, 10, '2026-02-20', '15:00', '16:00', -60, '["Essay writing"]', 'scheduled');
+SELECT setval('sessions_id_seq', 4);

@@ -2,9 +2,9 @@
 bounded, scoped to the tutor; the extension in batches, the scheduler's
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0003 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 8
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 10
 replaced (a new body: CREATE OR REPLACE), 6 re-signed (a new argument list, result or kind: the old one
-dropped first), 6 added.
+dropped first), 10 added.
 
 The upgrade runs sql/0004/up.sql first and roles.sql last; the downgrade runs down.sql, drops what this
 revision added or re-signed, puts back the copies installed at 0003 and re-runs 0003's roles.sql, so
@@ -31,7 +31,9 @@ REPLACED: list[str] = [
     "astegni_on_extension.sql",
     "astegni_on_schedule_change.sql",
     "astegni_on_session_write.sql",
+    "astegni_on_settings_write.sql",
     "astegni_refuse_response.sql",
+    "astegni_schedule_problem.sql",
     "trigger_astegni_extensions_run.sql",
     "trigger_requested_sessions_schedule.sql",
 ]
@@ -49,10 +51,14 @@ RESIGNED: list[str] = [
 ADDED: list[str] = [
     "astegni_add_time_off.sql",
     "astegni_check_date.sql",
+    "astegni_check_text.sql",
     "astegni_claim_request.sql",
     "astegni_extend_step.sql",
     "astegni_extension_work.sql",
+    "astegni_on_request_reasons.sql",
     "astegni_remove_time_off.sql",
+    "astegni_times_problem.sql",
+    "trigger_requested_sessions_reasons.sql",
 ]
 # Files removed from db/functions/: the upgrade drops their objects, the downgrade puts them back.
 DROPPED: list[str] = []

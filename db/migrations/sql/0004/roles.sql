@@ -13,7 +13,7 @@ GRANT USAGE ON SCHEMA public TO astegni_scheduler;
 GRANT astegni_scheduler TO astegni_admin;
 
 -- Any client command checks the database's revision first.
-GRANT SELECT ON astegni_alembic_version TO astegni_app, astegni_admin;
+GRANT SELECT ON astegni_alembic_version TO astegni_app, astegni_admin, astegni_scheduler;
 -- The app records and removes time off through astegni_add_time_off and astegni_remove_time_off, which
 -- take the tutor's lock and scope the change to the tutor it names; only an admin writes the table.
 REVOKE INSERT, UPDATE, DELETE ON tutor_time_off FROM astegni_app;

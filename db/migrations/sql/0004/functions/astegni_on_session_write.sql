@@ -5,8 +5,10 @@
 -- onto a date where the request already has a session, or onto another course's session of the tutor.
 -- The tutor's lock is taken before the tutor's zone or sessions are read: a zone change or a clash
 -- with an acceptance in flight is seen once it commits (AS007, never the exclusion constraint's raw
--- 23P01).
--- Raises AS007 (schedule conflict), AS010 (inconsistent session), AS011 (date taken), 55P03 and 40001.
+-- 23P01). Its times are judged as a schedule's (astegni_times_problem: 24:00, the length limit) when
+-- they are new or its length changes, so that a session made under a higher limit still moves as it is.
+-- Raises AS005 (invalid times), AS007 (schedule conflict), AS010 (inconsistent session), AS011 (date
+-- taken), 55P03 and 40001.
 CREATE OR REPLACE FUNCTION public.astegni_on_session_write()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -19,6 +21,9 @@ DECLARE
     v_wall boolean;
     v_instants boolean;
     v_clash integer;
+    v_field text;
+    v_value text;
+    v_problem text;
 BEGIN
     IF NEW.enrolled_courses_id IS NULL THEN
         PERFORM public.astegni_raise('AS010',
@@ -68,6 +73,19 @@ BEGIN
         NEW.session_date := (NEW.starts_at AT TIME ZONE v_zone)::date;
         NEW.start_time := (NEW.starts_at AT TIME ZONE v_zone)::time;
         NEW.end_time := (NEW.ends_at AT TIME ZONE v_zone)::time;
+    END IF;
+    IF TG_OP = 'INSERT' OR v_wall AND '24:00' IN (NEW.start_time, NEW.end_time)
+       OR (NEW.end_time - NEW.start_time) IS DISTINCT FROM (OLD.end_time - OLD.start_time) THEN
+        SELECT t.field, t.value, t.problem INTO v_field, v_value, v_problem
+        FROM public.astegni_times_problem(NEW.start_time, NEW.end_time) AS t;
+        IF FOUND THEN
+            PERFORM public.astegni_raise('AS005',
+                format('session %s: %s %s %s', NEW.id, v_field, quote_literal(v_value), v_problem),
+                jsonb_build_object('session_id', NEW.id, 'field', v_field, 'value', v_value,
+                                   'problem', v_problem),
+                'Give the session times of day (00:00 to 23:59) that make a session no longer than'
+                || ' schedule_settings.max_session_minutes; an end before the start ends the next day.');
+        END IF;
     END IF;
     IF NEW.ends_at IS NULL OR NEW.ends_at <= NEW.starts_at OR NEW.ends_at - NEW.starts_at >= interval '1 day' THEN
         PERFORM public.astegni_raise('AS010',
