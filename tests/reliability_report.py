@@ -118,8 +118,8 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| &nbsp;&nbsp;timeout cases: A held past the rule's lock timeout; B, waiting for the tutor's "
         f"lock, must give up (55P03) and write nothing | {f['race_cases:timeout']:,} "
         f"({f['race_timeouts_refused']:,} refused 55P03) |",
-        *(f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B waited on, unbounded, for a row of `{table}` that A wrote "
-          f"(its own statement's lock, taken before the rule's) | {n:,} |"
+        *(f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B waited on, past the bound, for a row of `{table}` that A "
+          f"wrote, locked before the tutor's lock (then finished after A, as held) | {n:,} |"
           for table, n in sorted(row_waits.items())),
         f"| &nbsp;&nbsp;cases whose database equalled a serial order (held: exactly A;B; timeout: A "
         f"alone, or A;B when B waited for a row A wrote) | {f['race_serial_matches']:,} |",
@@ -183,7 +183,7 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "other tutor's acceptance must complete meanwhile without waiting on either, then A commits. "
         "Random: both released together after seeded delays. Timeout: A held past the rule's lock "
         "timeout, B must give up with `RetryableConflict` (55P03) and write nothing (unless it "
-        "waited for a row A wrote, in its own statement before the rule runs). The tutor's sessions, "
+        "waited for a row A wrote, locked before the tutor's lock). The tutor's sessions, "
         "skipped occurrences, series, patterns, time off, requests, enrolments and zone, and the "
         "SQLSTATE each operation raised, must then equal a serial order's (held: exactly A;B), with "
         "no raw error, and the series invariants of `tests/reference.py` hold (each live session is "
