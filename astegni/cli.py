@@ -2,9 +2,11 @@
 calendars, events.
 
 Every command is a thin client: the rule runs in PostgreSQL. The database is named by
---database-url or DATABASE_URL. Every failure (a refusal, an unreachable or read-only database, an
-unknown id or revision, a file that cannot be written) is one line on stderr and exit code 1, never a
-traceback: astegni.errors.reported says what to print. ASTEGNI_DEBUG=1 lets a traceback through.
+--database-url (before the command or after it) or DATABASE_URL. Every failure (a refusal, an
+unreachable or read-only database, an unknown id or revision, a file that cannot be written) is one line
+on stderr and exit code 1, never a traceback: astegni.errors.reported says what to print.
+ASTEGNI_DEBUG=1 lets a traceback through. A reader that stops reading (`astegni sessions ... | head`)
+ends the command quietly, with exit code 0.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -29,9 +33,20 @@ from astegni import adopt, embedded, ical, migrations, notifications, queries
 from astegni import demo as demo_module
 from astegni.accept import NOTES
 from astegni.errors import AstegniError, NotConfigured, NotFound, NotMigrated, Unreachable, reported
+from astegni.migrations import BASELINE, RULE
+
+
+class Output(Console):
+    """Standard output, where a reader gone (`| head`) raises BrokenPipeError for Commands to end on
+    quietly, rather than rich's own SystemExit(1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
 
 # Piped output is not cut to 80 columns: tables of sessions need about 110.
-console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+console = Output(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 errors = Console(stderr=True, soft_wrap=True)
 
 
@@ -57,25 +72,45 @@ def _fail(error: AstegniError) -> NoReturn:
     sys.exit(1)
 
 
+class Commands(typer.core.TyperGroup):
+    """The root command, which runs every other."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # inside the try: a reader gone shows here, not at exit
+        except BrokenPipeError:
+            # The reader has what it wanted (`| head`): stop quietly. Python flushes stdout at exit,
+            # which would fail again, so what is still buffered goes to /dev/null.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        return result
+
+
 app = App(help="Accepted tutoring requests become sessions, by a rule that lives in PostgreSQL.",
-          no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode="rich")
+          cls=Commands, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode="rich")
 db_app = typer.Typer(help="Migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+URL_HELP = "libpq URL, e.g. postgresql://postgres@127.0.0.1:5432/astegni"
+# --database-url after the command (astegni accept 4 --database-url URL): each command takes it too.
+UrlOption = Annotated[str | None, typer.Option(
+    "--database-url", metavar="URL", help=f"{URL_HELP} (also before the command, or DATABASE_URL).")]
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
     database_url: Annotated[str | None, typer.Option(
-        "--database-url", envvar="DATABASE_URL", show_envvar=True,
-        help="libpq URL, e.g. postgresql://postgres@127.0.0.1:5432/astegni")] = None,
+        "--database-url", metavar="URL", envvar="DATABASE_URL", show_envvar=True, help=URL_HELP)] = None,
 ) -> None:
     """Accepted tutoring requests become sessions, by a rule that lives in PostgreSQL."""
     ctx.obj = database_url
 
 
-def _url(ctx: typer.Context) -> str:
-    url: str | None = ctx.obj
+def _url(ctx: typer.Context, given: str | None) -> str:
+    """The command's own --database-url, else the one before the command, else DATABASE_URL."""
+    url: str | None = given or ctx.obj
     if not url:
         raise NotConfigured("no database: set DATABASE_URL or pass --database-url",
                             hint="e.g. postgresql://postgres@127.0.0.1:5432/astegni")
@@ -119,27 +154,53 @@ def _revision(conn: psycopg.Connection[Any]) -> str | None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = "head") -> None:
+def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = "head",
+               database_url: UrlOption = None) -> None:
     """Migrates the database up to REVISION (default: head).
 
-    Example: astegni --database-url postgresql://postgres@127.0.0.1:5432/astegni db upgrade
+    Example: astegni db upgrade --database-url postgresql://postgres@127.0.0.1:5432/astegni
     """
-    url = _url(ctx)
+    url = _url(ctx, database_url)
     _connect(url, migrated=False).close()
     migrations.upgrade(url, revision)
     _print_revision(url)
 
 
 @db_app.command("downgrade")
-def db_downgrade(ctx: typer.Context, revision: str) -> None:
-    """Migrates the database down to REVISION (e.g. 0001, or base for none).
+def db_downgrade(
+    ctx: typer.Context,
+    revision: str,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help=f"Go below {RULE}: remove the rule (its tables, functions, roles and the columns it"
+                      " added).")] = False,
+    database_url: UrlOption = None,
+) -> None:
+    """Migrates the database down to REVISION (e.g. 0002, or base for none).
 
-    Example: astegni db downgrade 0001
+    Below 0002 the rule goes, and only with --yes. The app's own tables (users, sessions, ...) go only
+    where this project created them (base on a database it made from nothing): on an adopted database,
+    stamped at 0001, they stay as they are, with their rows.
+
+    Example: astegni db downgrade 0003
     """
-    url = _url(ctx)
-    _connect(url, migrated=False).close()
+    url = _url(ctx, database_url)
+    with _connect(url, migrated=False) as conn:
+        current = _revision(conn)
+        created = migrations.baseline_created(conn)
+    undone = migrations.undone(current, revision)
+    kept = "" if created else "; the app's own tables stay (this database was adopted: 0001 was stamped)"
+    if RULE in undone and not yes:
+        dropped = ", and revision 0001's tables (users, sessions, ...) with their rows" if (
+            BASELINE in undone and created) else ""
+        raise AstegniError(f"going below {RULE} removes the rule from {_shown(url)}: its tables, functions,"
+                           f" roles and the columns it added{dropped}{kept}",
+                           hint=f"run again with --yes: astegni db downgrade {revision} --yes")
     migrations.downgrade(url, revision)
     _print_revision(url)
+    if BASELINE in undone and not created:
+        console.print("The app's own tables (users, sessions, ...) are left as they were, with their rows:"
+                      f" revision {BASELINE} was stamped here (astegni db adopt), not created.",
+                      highlight=False, soft_wrap=True)
 
 
 @db_app.command("adopt")
@@ -149,6 +210,7 @@ def db_adopt(
         "--apply", help="Stamp the baseline (0001) and upgrade to head, in one transaction.")] = False,
     sql_file: Annotated[Path | None, typer.Option(
         "--sql", help="Also write the SQL that resolves the blocking rows here, for review.")] = None,
+    database_url: UrlOption = None,
 ) -> None:
     """Checks a live Astegni database against this project, writing nothing (a dry run).
 
@@ -158,7 +220,7 @@ def db_adopt(
 
     Example: astegni db adopt --sql resolve.sql   (review resolve.sql, psql -f it, run again, then --apply)
     """
-    url = _url(ctx)
+    url = _url(ctx, database_url)
     _connect(url, migrated=False).close()
     if apply:
         adopt.apply(url)
@@ -218,18 +280,29 @@ def _show_adoption(url: str, report: adopt.Report) -> None:
     if report.failure:
         console.print(f"[red]The upgrade would fail[/] {report.failure}", highlight=False, soft_wrap=True)
     if report.ready:
-        console.print("[green]Ready:[/] astegni db adopt --apply stamps 0001 and upgrades to head.")
+        console.print(f"[green]Ready:[/] astegni db adopt --apply {_adoption_plan(report.revision)}.",
+                      highlight=False)
     else:
         console.print("[red]Not ready:[/] resolve what is listed above, then run astegni db adopt again.")
 
 
+def _adoption_plan(revision: str | None) -> str:
+    """What `astegni db adopt --apply` does to a database at `revision` (adopt.apply)."""
+    head = migrations.head()
+    if revision is None:
+        return f"stamps {BASELINE} and upgrades to head"
+    if revision == head:
+        return f"changes nothing: the database is at head ({head})"
+    return f"only upgrades, from {revision} to head ({head}): the database is versioned, nothing is stamped"
+
+
 @db_app.command("current")
-def db_current(ctx: typer.Context) -> None:
+def db_current(ctx: typer.Context, database_url: UrlOption = None) -> None:
     """Shows the database's revision and the code's head.
 
     Example: astegni db current   (with DATABASE_URL set)
     """
-    _print_revision(_url(ctx))
+    _print_revision(_url(ctx, database_url))
 
 
 def _print_revision(url: str) -> None:
@@ -249,22 +322,74 @@ def demo(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(
         "--name", help="The database to drop and create on the server.")] = demo_module.DEMO_DATABASE,
+    stop: Annotated[bool, typer.Option(
+        "--stop", help="Stop the embedded PostgreSQL the demo keeps running (this installation's), and"
+                       " exit.")] = False,
+    database_url: UrlOption = None,
 ) -> None:
     """Builds a small school in a fresh database, accepts its requests, shows the result.
 
-    Without --database-url or DATABASE_URL it runs an embedded PostgreSQL kept between runs.
+    Without --database-url or DATABASE_URL it runs an embedded PostgreSQL (the extra `demo`), one per
+    installation, kept running between runs until `astegni demo --stop`.
 
     Example: astegni demo
     """
-    server_url: str | None = ctx.obj
+    if stop:
+        data_dir = embedded.default_data_dir()
+        if embedded.stop(data_dir):
+            done = f"Stopped the demo's server in {data_dir} (its data stays, for the next astegni demo)"
+        else:
+            done = f"Nothing to stop: no demo server runs in {data_dir}"
+        console.print(done, highlight=False, soft_wrap=True)
+        return
+    server_url: str | None = database_url or ctx.obj
+    on_embedded = not server_url
     if not server_url:
         data_dir = embedded.default_data_dir()
-        errors.print(f"Using the embedded PostgreSQL in {data_dir}", highlight=False)
+        errors.print(f"Using the embedded PostgreSQL in {data_dir}", highlight=False, soft_wrap=True)
         _, server_url = embedded.start(data_dir, keep=True)
     else:
         _connect(server_url, migrated=False).close()
     url = demo_module.run(server_url, console, name)
-    console.print(f"The demo database: {_shown(url)}", highlight=False)
+    shown = _shown(url)  # without the password, which the user has
+    password = " (and its password)" if "password" in conninfo_to_dict(url) else ""
+    lines = [f"The demo database: {shown}",
+             f"Point astegni (or psql) at it: export DATABASE_URL={shlex.quote(shown)}{password}"]
+    if on_embedded:
+        lines.append("Stop its server: astegni demo --stop (the next astegni demo starts it again)")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+# ---- dates -------------------------------------------------------------------------------------
+# The parsers' names are what typer before 0.29 shows as the type: <date>, <moment>.
+
+# The one way a date is written, in help and in errors.
+DATE = "YYYY-MM-DD"
+DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A moment: a date (its midnight), or a date and a time, on the tutor's wall clock or with an offset.
+MOMENT_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
+def date(value: str) -> dt.date:
+    """A date written YYYY-MM-DD that exists (2027-02-30 does not)."""
+    if not DATE_SHAPE.fullmatch(value):
+        raise typer.BadParameter(f"{value!r} is not a date {DATE}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"no such date: {value}") from None
+
+
+def moment(value: str) -> dt.datetime:
+    """A date (its midnight) or a date and time, YYYY-MM-DD[THH:MM[+HH:MM]], that exists."""
+    if not MOMENT_SHAPE.fullmatch(value):
+        raise typer.BadParameter(f"{value!r} is not a date {DATE} or a time {DATE}THH:MM")
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        what = "date" if DATE_SHAPE.fullmatch(value) else "date or time"
+        raise typer.BadParameter(f"no such {what}: {value}") from None
 
 
 # ---- responses ---------------------------------------------------------------------------------
@@ -284,12 +409,13 @@ def _record(title: str, fields: dict[str, Any]) -> None:
 
 
 @app.command()
-def accept(ctx: typer.Context, request_id: int, tutor: TutorOption = None) -> None:
+def accept(ctx: typer.Context, request_id: int, tutor: TutorOption = None,
+           database_url: UrlOption = None) -> None:
     """Accepts a pending request: the database creates its sessions.
 
     Example: astegni accept 42 --tutor 7
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         result = astegni.accept(conn, request_id, tutor_id=tutor)
         conn.commit()
         zone = _request_zone(conn, request_id)
@@ -309,12 +435,12 @@ def accept(ctx: typer.Context, request_id: int, tutor: TutorOption = None) -> No
 
 @app.command()
 def reject(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
-           tutor: TutorOption = None) -> None:
+           tutor: TutorOption = None, database_url: UrlOption = None) -> None:
     """Rejects a pending request.
 
     Example: astegni reject 42 --reason "Fully booked in March"
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         result = astegni.reject(conn, request_id, reason=reason, tutor_id=tutor)
         conn.commit()
     _record(f"Request {request_id} rejected", {
@@ -324,12 +450,12 @@ def reject(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
 
 @app.command()
 def cancel(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
-           tutor: TutorOption = None) -> None:
+           tutor: TutorOption = None, database_url: UrlOption = None) -> None:
     """Cancels an accepted request: its sessions not yet started are cancelled (kept, marked).
 
     Example: astegni cancel 42 --reason "Moved abroad"
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         result = astegni.cancel(conn, request_id, reason=reason, tutor_id=tutor)
         conn.commit()
     _record(f"Request {request_id} cancelled", {
@@ -338,12 +464,12 @@ def cancel(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
 
 
 @app.command()
-def preview(ctx: typer.Context, request_id: int) -> None:
+def preview(ctx: typer.Context, request_id: int, database_url: UrlOption = None) -> None:
     """Shows what accepting a pending request now would do; writes nothing.
 
     Example: astegni preview 42
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         rows = astegni.preview(conn, request_id)
         zone = _request_zone(conn, request_id)
     table = Table(title=f"Request {request_id} if accepted now (times in {zone})",
@@ -361,7 +487,7 @@ def preview(ctx: typer.Context, request_id: int) -> None:
 # ---- series ------------------------------------------------------------------------------------
 
 @app.command()
-def extend(ctx: typer.Context) -> None:
+def extend(ctx: typer.Context, database_url: UrlOption = None) -> None:
     """Brings every live series to its horizon now, once: for cron or a systemd timer (hourly is plenty;
     a run that finds nothing to do makes nothing). See docs/series.md.
 
@@ -370,7 +496,7 @@ def extend(ctx: typer.Context) -> None:
 
     Example: astegni extend   (crontab: 17 * * * * DATABASE_URL=postgresql://astegni@/astegni astegni extend)
     """
-    with _connect(_url(ctx), autocommit=True) as conn:
+    with _connect(_url(ctx, database_url), autocommit=True) as conn:
         run = astegni.extend(conn)
     console.print(run.explanation, highlight=False)
 
@@ -379,23 +505,24 @@ def extend(ctx: typer.Context) -> None:
 def end_series(
     ctx: typer.Context,
     request_id: int,
-    last_date: Annotated[dt.datetime, typer.Argument(
-        formats=["%Y-%m-%d"], metavar="LAST_DATE",
+    last_date: Annotated[dt.date, typer.Argument(
+        parser=date, metavar="LAST_DATE",
         help="The series' last day (YYYY-MM-DD, on the tutor's calendar): its sessions after it are"
              " cancelled.")],
     reason: ReasonOption = None,
     tutor: TutorOption = None,
+    database_url: UrlOption = None,
 ) -> None:
     """Ends a series after LAST_DATE: it makes nothing later, and its sessions after that date that have
     not started are cancelled (kept, marked 'series_ended').
 
     Example: astegni end-series 42 2027-06-30 --reason "School year over" --tutor 7
     """
-    with _connect(_url(ctx)) as conn:
-        cancelled = astegni.end_series(conn, request_id, last_date.date(), reason, tutor_id=tutor)
+    with _connect(_url(ctx, database_url)) as conn:
+        cancelled = astegni.end_series(conn, request_id, last_date, reason, tutor_id=tutor)
         conn.commit()
     _record(f"Series {request_id} ended", {
-        "last date": last_date.date(), "reason": reason, "sessions cancelled": cancelled})
+        "last date": last_date, "reason": reason, "sessions cancelled": cancelled})
 
 
 def _clock(value: str | None, option: str) -> dt.time | None:
@@ -412,8 +539,8 @@ def _clock(value: str | None, option: str) -> dt.time | None:
 def reschedule(
     ctx: typer.Context,
     request_id: int,
-    from_date: Annotated[dt.datetime, typer.Option(
-        "--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+    from_date: Annotated[dt.date, typer.Option(
+        "--from", parser=date, metavar=DATE,
         help="The first day the new days and times apply to (the tutor's calendar; today if earlier).")],
     days: Annotated[str | None, typer.Option(
         "--days", metavar="DAYS", help="The new weekdays, comma-separated (Mon,Wed or Monday,Wednesday);"
@@ -427,6 +554,7 @@ def reschedule(
     preview: Annotated[bool, typer.Option(
         "--preview", help="Show what the change would do; write nothing.")] = False,
     tutor: TutorOption = None,
+    database_url: UrlOption = None,
 ) -> None:
     """Changes a series' days and times from a date on ("this and all following"), showing each date's
     outcome: keep, move, create, cancel or skip.
@@ -436,14 +564,14 @@ def reschedule(
     weekdays = None if days is None else [day.strip() for day in days.split(",") if day.strip()]
     start_time, end_time = _clock(start, "--start"), _clock(end, "--end")
     change = astegni.preview_reschedule if preview else astegni.reschedule
-    with _connect(_url(ctx)) as conn:
-        rows = change(conn, request_id, from_date.date(), days=weekdays, start_time=start_time,
+    with _connect(_url(ctx, database_url)) as conn:
+        rows = change(conn, request_id, from_date, days=weekdays, start_time=start_time,
                       end_time=end_time, tutor_id=tutor)
         if not preview:
             conn.commit()
         zone = _request_zone(conn, request_id)
     done = "if rescheduled" if preview else "rescheduled"
-    table = Table(title=f"Series {request_id} {done} from {from_date.date()} (times in {zone})",
+    table = Table(title=f"Series {request_id} {done} from {from_date} (times in {zone})",
                   title_justify="left")
     for column in ("Date", "Starts", "Ends", "Minutes", "Outcome", "Reason", "Session",
                    "Clashes with session"):
@@ -462,10 +590,6 @@ time_off_app = typer.Typer(help="A tutor's time off: no session is made inside i
                                 " inside it are cancelled.", no_args_is_help=True)
 app.add_typer(time_off_app, name="time-off")
 
-# A moment on the tutor's wall clock (a date alone is its midnight), or with its UTC offset.
-MOMENT_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M%z"]
-
-
 def _in_zone(moment: dt.datetime, zone: str) -> dt.datetime:
     """A moment given without an offset is on the tutor's wall clock."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(zone))
@@ -476,19 +600,22 @@ def time_off_add(
     ctx: typer.Context,
     tutor_id: int,
     start: Annotated[dt.datetime, typer.Argument(
-        formats=MOMENT_FORMATS, metavar="START",
-        help="When it starts: YYYY-MM-DD or YYYY-MM-DDTHH:MM on the tutor's wall clock.")],
+        parser=moment, metavar="START",
+        help=f"When it starts: {DATE} or {DATE}THH:MM on the tutor's wall clock ({DATE}THH:MM+HH:MM with"
+             " an offset).")],
     end: Annotated[dt.datetime, typer.Argument(
-        formats=MOMENT_FORMATS, metavar="END",
-        help="When it ends (excluded): a date alone is its midnight, so 2027-03-08 ends as the 7th does.")],
+        parser=moment, metavar="END",
+        help="When it ends (excluded), written as START is: a date alone is its midnight, so 2027-03-08 ends"
+             " as the 7th does.")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept with the time off).")] = None,
+    database_url: UrlOption = None,
 ) -> None:
     """Records a tutor's time off: the tutor's sessions inside it that have not started are cancelled
     (kept, marked 'time_off'), and no session is made inside it until it is removed.
 
     Example: astegni time-off add 7 2027-03-01 2027-03-08 --reason "Conference"
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         zone = str(_known(conn, "tutor", tutor_id)[0])
         result = astegni.add_time_off(conn, tutor_id, _in_zone(start, zone), _in_zone(end, zone), reason)
         conn.commit()
@@ -498,12 +625,13 @@ def time_off_add(
 
 
 @time_off_app.command("remove")
-def time_off_remove(ctx: typer.Context, time_off_id: int, tutor: TutorOption = None) -> None:
+def time_off_remove(ctx: typer.Context, time_off_id: int, tutor: TutorOption = None,
+                    database_url: UrlOption = None) -> None:
     """Removes a time off: the next `astegni extend` makes again the sessions it held back.
 
     Example: astegni time-off remove 3 --tutor 7
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         removed = astegni.remove_time_off(conn, time_off_id, tutor_id=tutor)
         conn.commit()
     if not removed:
@@ -514,12 +642,12 @@ def time_off_remove(ctx: typer.Context, time_off_id: int, tutor: TutorOption = N
 
 
 @time_off_app.command("list")
-def time_off_list(ctx: typer.Context, tutor_id: int) -> None:
+def time_off_list(ctx: typer.Context, tutor_id: int, database_url: UrlOption = None) -> None:
     """A tutor's time off, in time order, in the tutor's zone.
 
     Example: astegni time-off list 7
     """
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         zone = str(_known(conn, "tutor", tutor_id)[0])
         rows = astegni.list_time_off(conn, tutor_id)
     table = Table(title=f"Time off of tutor {tutor_id} (times in {zone})", title_justify="left")
@@ -557,12 +685,13 @@ def list_sessions(
     ctx: typer.Context,
     tutor: Annotated[int | None, typer.Option("--tutor", help="Tutor profile id.")] = None,
     student: Annotated[int | None, typer.Option("--student", help="Student profile id.")] = None,
-    start: Annotated[dt.datetime | None, typer.Option(
-        "--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First day shown (in --tz).")] = None,
-    end: Annotated[dt.datetime | None, typer.Option(
-        "--to", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last day shown (in --tz).")] = None,
+    start: Annotated[dt.date | None, typer.Option(
+        "--from", parser=date, metavar=DATE, help="First day shown (in --tz).")] = None,
+    end: Annotated[dt.date | None, typer.Option(
+        "--to", parser=date, metavar=DATE, help="Last day shown (in --tz), on or after --from.")] = None,
     tz: Annotated[str | None, typer.Option(
         "--tz", help="Time zone of the viewer (default: the tutor's with --tutor, else UTC).")] = None,
+    database_url: UrlOption = None,
 ) -> None:
     """A tutor's or a student's sessions, in the viewer's time zone.
 
@@ -570,7 +699,10 @@ def list_sessions(
     """
     if (tutor is None) == (student is None):
         raise typer.BadParameter("give exactly one of --tutor and --student")
-    with _connect(_url(ctx)) as conn:
+    if start is not None and end is not None and end < start:
+        raise typer.BadParameter(f"{end} is before --from {start}: no day is in that range",
+                                 param_hint="--to")
+    with _connect(_url(ctx, database_url)) as conn:
         viewer_zone = "UTC"
         if tutor is not None:
             viewer_zone = str(_known(conn, "tutor", tutor)[0])
@@ -580,8 +712,8 @@ def list_sessions(
         zone = _zone(zone_name)
         rows = ical.sessions(
             conn, tutor_id=tutor, student_id=student,
-            start=start.replace(tzinfo=zone) if start else None,
-            end=(end + dt.timedelta(days=1)).replace(tzinfo=zone) if end else None)
+            start=_midnight(start, zone) if start else None,
+            end=_midnight(end + dt.timedelta(days=1), zone) if end else None)
     who = f"tutor {tutor}" if tutor is not None else f"student {student}"
     table = Table(title=f"Sessions of {who} (times in {zone_name})", title_justify="left")
     for column in ("Session", "Date", "Starts", "Ends", "Request", "Course", "Status", "Topics"):
@@ -593,6 +725,11 @@ def list_sessions(
                       row.status, row.summary)
     console.print(table)
     console.print(f"{len(rows)} sessions", highlight=False)
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The start of a day in a zone."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
 
 
 # The statement finding each kind of id a command takes (no row: unknown), and what the id is.
@@ -626,6 +763,7 @@ def export_ical(
     course: Annotated[int | None, typer.Option("--course", help="Enrolled course id.")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write here instead of standard output.")] = None,
+    database_url: UrlOption = None,
 ) -> None:
     """A student's or a course's sessions as an iCalendar file (RFC 5545).
 
@@ -633,7 +771,7 @@ def export_ical(
     """
     if (student is None) == (course is None):
         raise typer.BadParameter("give exactly one of --student and --course")
-    with _connect(_url(ctx)) as conn:
+    with _connect(_url(ctx, database_url)) as conn:
         if student is not None:
             _known(conn, "student", student)
         elif course is not None:
@@ -656,6 +794,7 @@ def listen(
         "--count", help="Stop after this many events.")] = None,
     name: Annotated[str | None, typer.Option(
         "--name", help="A listener's name: it resumes after a restart where it stopped.")] = None,
+    database_url: UrlOption = None,
 ) -> None:
     """Prints each event of the rule as a JSON line until Ctrl-C: a request accepted or cancelled, a
     series extended, ended or rescheduled, sessions cancelled by time off (`event`: accepted, cancelled,
@@ -667,7 +806,7 @@ def listen(
 
     Example: astegni listen --name mailer | ./send-emails
     """
-    with _connect(_url(ctx), autocommit=True) as conn:
+    with _connect(_url(ctx, database_url), autocommit=True) as conn:
         events = notifications.listen(conn, name=name, stop_after=count)
         errors.print(f"Listening on {notifications.CHANNEL} (Ctrl-C to stop)", highlight=False)
         try:

@@ -51,6 +51,10 @@ class NotConfigured(AstegniError):
     """No database URL, or one that is not PostgreSQL's."""
 
 
+class MissingExtra(AstegniError):
+    """A feature whose packages are an extra that is not installed (the message says what to install)."""
+
+
 class Unreachable(AstegniError):
     """The server cannot be reached (or refused the login)."""
 

@@ -20,6 +20,8 @@ import psycopg
 from alembic import command, op
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from psycopg.rows import dict_row
 
 from astegni import queries
@@ -27,6 +29,11 @@ from astegni.errors import NotGranted
 
 # The table holding this project's revision (db/migrations/env.py; queries.MIGRATED and REVISION).
 VERSION_TABLE = "astegni_alembic_version"
+# The app's own tables, as a live Astegni database has them: an existing database is stamped at this
+# revision (astegni db adopt), a new one created by it.
+BASELINE = "0001"
+# The rule: going below this revision removes it.
+RULE = "0002"
 
 
 def _data_dir() -> Path:
@@ -144,8 +151,27 @@ def drop_frozen(revision: str, names: Collection[str], *, triggers: bool) -> Non
 
 
 def run_frozen(revision: str, name: str) -> None:
-    """Inside a migration: runs one of `revision`'s DDL files (db/migrations/sql/NNNN/name)."""
-    _driver().execute((FROZEN_DIR / revision / name).read_text())
+    """Inside a migration: runs one of `revision`'s DDL files (db/migrations/sql/NNNN/name).
+
+    The baseline's down.sql drops the app's own tables (users, sessions, ...): it runs only where its
+    up.sql created them, which it records (baseline_created), never on a database stamped at 0001 (one
+    adopted, whose tables the app made): there going below 0001 removes nothing but the revision."""
+    driver = _driver()
+    if (revision, name) == (BASELINE, "down.sql") and not baseline_created(driver):
+        return
+    driver.execute((FROZEN_DIR / revision / name).read_text())
+    if (revision, name) == (BASELINE, "up.sql"):
+        driver.execute(queries.BASELINE_CREATED)
+    elif (revision, name) == (BASELINE, "down.sql"):
+        driver.execute(queries.BASELINE_DROPPED)
+
+
+def baseline_created(conn: psycopg.Connection[Any]) -> bool:
+    """Whether this project created the database's baseline tables (revision 0001 ran its up.sql here),
+    rather than stamped tables the app had made. A database stamped, or migrated before the project
+    recorded it, counts as stamped: its baseline tables are never dropped."""
+    row = conn.execute(queries.BASELINE_WAS_CREATED, {"mark": queries.BASELINE_MARK}).fetchone()
+    return bool(row and row[0])
 
 
 def frozen_rows(revision: str, name: str) -> list[dict[str, Any]]:
@@ -167,7 +193,20 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def downgrade(url: str, revision: str) -> None:
+    """Down to `revision`. Below 0001 on a database whose baseline was stamped (run_frozen), only the
+    revision goes: the app's tables stay."""
     command.downgrade(alembic_config(url), revision)
+
+
+def undone(current: str | None, target: str) -> list[str]:
+    """The revisions a downgrade from `current` to `target` undoes, newest first, the target resolved as
+    Alembic's downgrade resolves it (base, an id or its prefix, -N); CommandError when it cannot be."""
+    script = ScriptDirectory.from_config(alembic_config(""))
+    try:
+        steps = script.iterate_revisions(current, target, select_for_downgrade=True)
+        return [step.revision for step in steps]
+    except RevisionError as error:
+        raise CommandError(str(error)) from None
 
 
 def revision(conn: psycopg.Connection[Any]) -> str | None:

@@ -109,6 +109,17 @@ FROM to_regclass('astegni_alembic_version') AS t(v)
 """
 # The database's revision of this project's migrations.
 REVISION = "SELECT version_num FROM astegni_alembic_version"
+# Revision 0001's up.sql has just created the baseline tables (an upgrade from nothing, never a stamp):
+# recorded as the comment of this project's version table, which no revision drops (migrations.run_frozen).
+BASELINE_MARK = "astegni: revision 0001 created the baseline tables here; they were not stamped"
+BASELINE_CREATED = sql.SQL("COMMENT ON TABLE astegni_alembic_version IS {}").format(
+    sql.Literal(BASELINE_MARK))
+# Revision 0001's down.sql has dropped the baseline tables: the record goes with them.
+BASELINE_DROPPED = "COMMENT ON TABLE astegni_alembic_version IS NULL"
+# Whether this project created the baseline tables (BASELINE_CREATED), rather than stamped an app's own.
+BASELINE_WAS_CREATED = """
+SELECT coalesce(obj_description(to_regclass('astegni_alembic_version'), 'pg_class') = %(mark)s, false)
+"""
 
 # astegni db adopt: the baseline is built in a schema of its own, inside the dry run's transaction.
 BASELINE_SCHEMA = "CREATE SCHEMA astegni_baseline; SET LOCAL search_path = astegni_baseline"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -23,14 +24,45 @@ from astegni.migrations import alembic_config, downgrade, execute_sql_files, sql
 from astegni.migrations import upgrade as migrate
 
 __all__ = [
-    "ADDIS_ABABA", "BERLIN", "MON_WED_FRI", "NOTHING", "ROOT", "SESSION_COLUMNS", "Factory", "alembic_config",
-    "assert_calendar_matches", "assert_installs_exactly", "book", "downgrade", "held_open", "hour_from",
-    "last_sunday", "migrate", "next_year", "project_objects", "refusal", "request_row", "scalar",
-    "session_dates", "sessions", "slot_ahead", "tutor_today", "upcoming", "url_for_database", "written",
+    "ADDIS_ABABA",
+    "ADOPTING",
+    "APP_CREATE_SESSION",
+    "APP_RESCHEDULE",
+    "BERLIN",
+    "MON_WED_FRI",
+    "NOTHING",
+    "ROOT",
+    "SESSION_COLUMNS",
+    "Factory",
+    "alembic_config",
+    "answer_of",
+    "assert_calendar_matches",
+    "assert_installs_exactly",
+    "book",
+    "doc_block",
+    "doc_bookings",
+    "downgrade",
+    "held_open",
+    "hour_from",
+    "last_sunday",
+    "migrate",
+    "next_year",
+    "project_objects",
+    "refusal",
+    "request_row",
+    "scalar",
+    "session_dates",
+    "sessions",
+    "slot_ahead",
+    "tutor_today",
+    "upcoming",
+    "url_for_database",
+    "written",
 ]
 
 # The checkout: its docs/ and db/schema.sql (the installed package's SQL is astegni.migrations.DB_DIR).
 ROOT = Path(__file__).resolve().parent.parent
+ADOPTING = ROOT / "docs" / "adopting.md"
 # The tutors' default zone, as in tutor_profiles.timezone.
 ADDIS_ABABA = "Africa/Addis_Ababa"
 BERLIN = "Europe/Berlin"
@@ -39,6 +71,47 @@ SESSION_COLUMNS = "session_date, start_time, end_time, duration, starts_at, ends
 # What written() reads when the rule has written nothing.
 NOTHING: dict[str, int] = {
     "sessions": 0, "enrolled_students": 0, "enrolled_courses": 0, "skipped_occurrences": 0}
+
+
+# The live app's own session writes, as astegni-backend's tutor_sessions_endpoints.py sends them.
+# create_session:
+APP_CREATE_SESSION = """
+INSERT INTO sessions (
+    enrolled_courses_id, session_date, start_time, end_time, duration,
+    topics, session_mode, location, priority_level,
+    notification_enabled, alarm_enabled, alarm_before_minutes,
+    status, created_at, updated_at
+) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'scheduled', NOW(), NOW())
+RETURNING id
+"""
+# update_session: its fragments in this order, then updated_at
+APP_RESCHEDULE = """
+UPDATE sessions SET session_date = %s, start_time = %s, end_time = %s, updated_at = NOW()
+WHERE id = %s
+RETURNING id, status
+"""
+
+
+def answer_of(error: AstegniError) -> dict[str, Any]:
+    """The body astegni.fastapi answers a refusal of the rule with."""
+    return {"detail": {"code": error.sqlstate, "message": error.message, "field": error.field,
+                       "value": error.value}}
+
+
+def doc_block(path: Path, language: str, first_line: str) -> str:
+    """The one ```language block of a document that begins with first_line (a comment naming it), as it
+    is written there."""
+    found: list[str] = [block for block in re.findall(rf"```{language}\n(.*?)```", path.read_text(), re.S)
+                        if block.startswith(first_line + "\n")]
+    assert len(found) == 1, f"{path.name} has {len(found)} {language} blocks beginning {first_line!r}"
+    return found[0]
+
+
+def doc_bookings() -> str:
+    """The booking statement docs/adopting.md gives the app (BOOKINGS), as written there."""
+    namespace: dict[str, Any] = {}
+    exec(doc_block(ADOPTING, "python", "# session_request_endpoints.py: the booking statement"), namespace)
+    return str(namespace["BOOKINGS"])
 
 
 def scalar(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:

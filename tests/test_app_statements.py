@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
 import psycopg
@@ -15,24 +14,8 @@ import pytest
 
 import astegni
 from astegni.errors import InconsistentSession, ScheduleConflict, translate
-from tests.support import ROOT, next_year, scalar
+from tests.support import APP_CREATE_SESSION, APP_RESCHEDULE, doc_bookings, next_year, scalar
 
-# tutor_sessions_endpoints.create_session
-CREATE_SESSION = """
-INSERT INTO sessions (
-    enrolled_courses_id, session_date, start_time, end_time, duration,
-    topics, session_mode, location, priority_level,
-    notification_enabled, alarm_enabled, alarm_before_minutes,
-    status, created_at, updated_at
-) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'scheduled', NOW(), NOW())
-RETURNING id
-"""
-# tutor_sessions_endpoints.update_session: fragments in this order, then updated_at
-RESCHEDULE = """
-UPDATE sessions SET session_date = %s, start_time = %s, end_time = %s, updated_at = NOW()
-WHERE id = %s
-RETURNING id, status
-"""
 CANCEL_SESSION = "UPDATE sessions SET status = %s, updated_at = NOW() WHERE id = %s RETURNING id, status"
 DELETE_SESSION = "DELETE FROM sessions WHERE id = %s"
 # coursework_endpoints.create_coursework (auto-session)
@@ -77,7 +60,7 @@ def create(conn: psycopg.Connection[Any], course: int, day: dt.date, start: str,
     """The app's create_session, its duration computed the app's way (negative across midnight)."""
     s, e = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
     duration = int((dt.datetime.combine(day, e) - dt.datetime.combine(day, s)).total_seconds() / 60)
-    row = conn.execute(CREATE_SESSION, (course, day, s, e, duration, json.dumps(["Revision"]), "online",
+    row = conn.execute(APP_CREATE_SESSION, (course, day, s, e, duration, json.dumps(["Revision"]), "online",
                                         None, "medium", False, False, 15)).fetchone()
     assert row is not None
     return int(row[0])
@@ -98,7 +81,7 @@ def test_create_reschedule_cancel_and_delete_a_session(app):
                       " FROM sessions WHERE id = %s", (session,)).fetchone()
     assert row == (1, 180, f"{day} 19:00:00+00", f"{day} 22:00:00+00", '["Revision"]')
 
-    moved = app.execute(RESCHEDULE, (day + dt.timedelta(days=1), dt.time(9), dt.time(10, 30),
+    moved = app.execute(APP_RESCHEDULE, (day + dt.timedelta(days=1), dt.time(9), dt.time(10, 30),
                                      session)).fetchone()
     app.commit()
     assert moved == (session, "scheduled")
@@ -120,14 +103,14 @@ def test_clashes_are_as007_and_a_session_without_a_course_as010(app):
                         ).fetchone()
     assert other is not None
     app.commit()
-    clash = refused(app, CREATE_SESSION, (other[0], day, dt.time(10, 30), dt.time(11, 30), 60, "[]",
+    clash = refused(app, APP_CREATE_SESSION, (other[0], day, dt.time(10, 30), dt.time(11, 30), 60, "[]",
                                           "online", None, "medium", False, False, 15))
     assert isinstance(clash, ScheduleConflict) and clash.clash_session_id == taken
     free = create(app, other[0], day, "12:00", "13:00")
     app.commit()
-    clash = refused(app, RESCHEDULE, (day, dt.time(10, 15), dt.time(11), free))
+    clash = refused(app, APP_RESCHEDULE, (day, dt.time(10, 15), dt.time(11), free))
     assert isinstance(clash, ScheduleConflict) and clash.clash_session_id == taken
-    no_course = refused(app, CREATE_SESSION, (None, day, dt.time(15), dt.time(16), 60, "[]", "online",
+    no_course = refused(app, APP_CREATE_SESSION, (None, day, dt.time(15), dt.time(16), 60, "[]", "online",
                                               None, "medium", False, False, 15))
     assert isinstance(no_course, InconsistentSession) and no_course.field == "enrolled_courses_id"
 
@@ -160,13 +143,12 @@ def test_the_apps_reject_path(app):
 
 def test_the_handlers_booking_rows_follow_the_rules_enrolments(app):
     # The statement docs/adopting.md gives the app's PATCH handler, run as written there.
-    bookings = re.search(r'BOOKINGS = """(.*?)"""', (ROOT / "docs" / "adopting.md").read_text(), re.S)
-    assert bookings is not None
+    bookings = doc_bookings()
     count = "SELECT count(*) FROM user_investments WHERE investment_type = 'booking'"
     before = scalar(app, count)
     astegni.accept(app, 7)  # a shared booking: two children
-    app.execute(bookings.group(1), {"request_id": 7})
+    app.execute(bookings, {"request_id": 7})
     assert scalar(app, count) == before + 2
-    app.execute(bookings.group(1), {"request_id": 7})  # once per enrolment
+    app.execute(bookings, {"request_id": 7})  # once per enrolment
     app.commit()
     assert scalar(app, count) == before + 2

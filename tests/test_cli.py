@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import uuid
@@ -20,10 +21,11 @@ import astegni
 from astegni import embedded
 from astegni.cli import app
 from astegni.demo import url_for_database
-from astegni.migrations import head
+from astegni.migrations import head, revision
 from tests.conftest import as_login
 from tests.support import (
     MON_WED_FRI,
+    ROOT,
     Factory,
     assert_calendar_matches,
     downgrade,
@@ -32,7 +34,7 @@ from tests.support import (
     tutor_today,
 )
 
-COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["demo"], ["accept"],
+COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "adopt"], ["db", "current"], ["demo"], ["accept"],
             ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"], ["extend"],
             ["end-series"], ["reschedule"], ["time-off", "add"], ["time-off", "remove"],
             ["time-off", "list"]]
@@ -70,12 +72,20 @@ def seeded(conn):
     return tutor, user, student, request
 
 
+# The commands that take a date, and how many.
+DATED = {"end-series": 1, "reschedule": 1, "sessions": 2, "time-off add": 2}
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help_with_an_example(command):
     # In-process (the help text only): each command is run as a subprocess by the tests below.
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "160"})
     assert result.exit_code == 0
     assert "Example: astegni" in result.output
+    assert "--database-url" in result.output  # after the command too
+    # A date is shown one way: YYYY-MM-DD, never as strptime's format.
+    assert "%" not in result.output
+    assert result.output.count("YYYY-MM-DD") >= DATED.get(" ".join(command), 0)
 
 
 def test_installed_script_runs():
@@ -88,10 +98,140 @@ def test_db_upgrade_current_downgrade(empty_db_url):
     assert "revision none" in cli("db", "current", url=empty_db_url).stdout
     assert f"revision {head()} (head)" in cli("db", "upgrade", url=empty_db_url).stdout
     assert f"revision 0001 (head is {head()})" in cli(
-        "--database-url", empty_db_url, "db", "downgrade", "0001").stdout
+        "--database-url", empty_db_url, "db", "downgrade", "0001", "--yes").stdout
     assert "revision 0001" in cli("db", "current", url=empty_db_url).stdout
     with psycopg.connect(empty_db_url) as conn:
         assert scalar(conn, "SELECT version_num FROM astegni_alembic_version") == "0001"
+
+
+# The app's own tables: revision 0001, the baseline, which an adopted database had before this project.
+BASELINE_TABLES = ["users", "tutor_profiles", "student_profiles", "parent_profiles", "tutor_packages",
+                   "requested_sessions", "requested_session_students", "enrolled_courses",
+                   "enrolled_students", "sessions", "user_investments"]
+
+
+def in_order(rows):
+    return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
+
+
+def baseline_rows(url):
+    """Each baseline table's rows as JSON objects, in order; None for a table that is gone."""
+    rows = {}
+    with psycopg.connect(url) as conn:
+        for table in BASELINE_TABLES:
+            if scalar(conn, "SELECT to_regclass(%s) IS NULL", table):
+                rows[table] = None
+            else:
+                query = sql.SQL("SELECT to_jsonb(t) FROM {} AS t").format(sql.Identifier(table))
+                rows[table] = in_order(row for (row,) in conn.execute(query))
+    return rows
+
+
+def revision_of(url):
+    with psycopg.connect(url) as conn:
+        return revision(conn)
+
+
+def test_downgrade_below_the_rule_needs_yes_and_base_drops_what_the_project_created(db_url):
+    refused = cli("db", "downgrade", "base", url=db_url, check=False)
+    assert_one_line_error(refused, "going below 0002 removes the rule", "the columns it added",
+                          "and revision 0001's tables (users, sessions, ...) with their rows", "--yes")
+    assert_one_line_error(cli("db", "downgrade", "0001", url=db_url, check=False), "going below 0002")
+    assert revision_of(db_url) == head()
+    assert "revision 0002" in cli("db", "downgrade", "0002", url=db_url).stdout  # the rule stays: no --yes
+    assert "revision none" in cli("db", "downgrade", "base", "--yes", url=db_url).stdout
+    assert set(baseline_rows(db_url).values()) == {None}  # this project made them from nothing
+
+
+def test_downgrade_of_an_adopted_database_keeps_the_apps_tables_and_rows(adopted_db):
+    before = baseline_rows(adopted_db)
+    assert before["users"] and before["sessions"]
+    assert_one_line_error(cli("db", "downgrade", "base", url=adopted_db, check=False),
+                          "going below 0002", "the app's own tables stay (this database was adopted", "--yes")
+    assert revision_of(adopted_db) == head()
+
+    done = cli("db", "downgrade", "base", "--yes", url=adopted_db).stdout
+    assert "revision none" in done
+    assert "The app's own tables (users, sessions, ...) are left as they were, with their rows" in done
+    after = baseline_rows(adopted_db)
+    # Every row of the app's, as it was; of its columns only those the rule added are gone.
+    assert None not in after.values()
+    for table, rows in before.items():
+        columns = after[table][0].keys() if after[table] else ()
+        assert after[table] == in_order({c: row[c] for c in columns} for row in rows), table
+    with psycopg.connect(adopted_db) as conn:
+        assert scalar(conn, "SELECT to_regclass('acceptances') IS NULL")
+        assert scalar(conn, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'sessions'::regclass"
+                            " AND attname = 'starts_at'") == 0
+
+    # Adopted again, then taken down by Alembic's own path (the library): the tables stay all the same.
+    assert f"revision {head()} (head)" in cli("db", "adopt", "--apply", url=adopted_db).stdout
+    downgrade(adopted_db, "base")
+    assert revision_of(adopted_db) is None
+    assert baseline_rows(adopted_db) == after
+
+
+def test_a_database_migrated_before_its_origin_was_recorded_counts_as_adopted(db_url):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("COMMENT ON TABLE astegni_alembic_version IS NULL")
+    assert "left as they were" in cli("db", "downgrade", "base", "--yes", url=db_url).stdout
+    assert None not in baseline_rows(db_url).values()
+
+
+def test_adopt_says_the_plan_it_will_run(db_url):
+    at_head = cli("db", "adopt", url=db_url).stdout
+    assert f"Ready: astegni db adopt --apply changes nothing: the database is at head ({head()})" in at_head
+    cli("db", "downgrade", "0002", url=db_url)
+    behind = cli("db", "adopt", url=db_url).stdout
+    assert f"Ready: astegni db adopt --apply only upgrades, from 0002 to head ({head()})" in behind
+    assert "stamps 0001" not in behind
+    assert f"revision {head()} (head)" in cli("db", "adopt", "--apply", url=db_url).stdout
+
+
+def test_database_url_after_the_command(db_url, seeded):
+    _, _, _, request = seeded
+    nowhere = "postgresql://nobody@127.0.0.1:1/nowhere"
+    assert f"revision {head()} (head)" in cli("db", "current", "--database-url", db_url).stdout
+    assert "revision 0003" in cli("db", "downgrade", "0003", "--database-url", db_url).stdout
+    assert f"revision {head()} (head)" in cli("db", "upgrade", "--database-url", db_url).stdout
+    # The command's own wins over the one before the command and over DATABASE_URL.
+    result = cli("--database-url", nowhere, "accept", str(request), "--database-url", db_url, url=nowhere)
+    assert re.search(r"sessions created\s*│\s*24", result.stdout)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["end-series", "4", "2027-02-30"], "no such date: 2027-02-30"),
+    (["end-series", "4", "30/01/2027"], "'30/01/2027' is not a date YYYY-MM-DD"),
+    (["reschedule", "4", "--from", "2027-02-29"], "no such date: 2027-02-29"),
+    (["sessions", "--tutor", "1", "--to", "2027-13-01"], "no such date: 2027-13-01"),
+    (["time-off", "add", "1", "2027-04-31", "2027-05-02"], "no such date: 2027-04-31"),
+    (["time-off", "add", "1", "2027-03-01T24:30", "2027-03-02"], "no such date or time: 2027-03-01T24:30"),
+    (["sessions", "--tutor", "1", "--from", "2027-02-01", "--to", "2027-01-01"],
+     "2027-01-01 is before --from 2027-02-01"),
+], ids=["impossible day", "other format", "not a leap year", "month 13", "April 31", "hour 24", "backwards"])
+def test_a_date_that_does_not_exist_or_a_backwards_range_is_refused(args, message):
+    result = cli(*args, url="postgresql://nobody@127.0.0.1:1/nowhere", check=False)  # refused before
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.replace("│", " ").split())
+    assert "%Y" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["sessions", "--tutor"], ["ical", "--student"]], ids=" ".join)
+def test_a_reader_gone_ends_the_command_quietly(conn, db_url, seeded, command):
+    """`astegni sessions --tutor 1 | head -3`: head leaves once it has its lines (a table by rich, a
+    calendar as bytes)."""
+    tutor, _, student, request = seeded
+    astegni.accept(conn, request)
+    ids = {"sessions": tutor, "ical": student}
+    read, write = os.pipe()
+    os.close(read)  # gone before the first line: every write fails
+    try:
+        result = subprocess.run([sys.executable, "-m", "astegni.cli", *command, str(ids[command[0]])],
+                                stdout=write, stderr=subprocess.PIPE, text=True, timeout=120,
+                                env={**os.environ, "DATABASE_URL": db_url})
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_unmigrated_database_is_one_line(empty_db_url, db_url):
@@ -120,7 +260,7 @@ def test_read_only_database_is_one_line(server_url, empty_db_url, db_url):
                 sql.Identifier(conninfo_to_dict(url)["dbname"])))
     assert_one_line_error(cli("db", "upgrade", url=empty_db_url, check=False),
                           "error 25006", "read-only transaction", "default_transaction_read_only")
-    assert_one_line_error(cli("db", "downgrade", "0001", url=db_url, check=False),
+    assert_one_line_error(cli("db", "downgrade", "0001", "--yes", url=db_url, check=False),
                           "error 25006", "read-only transaction")
 
 
@@ -215,7 +355,7 @@ def test_a_client_login_on_a_database_older_than_its_grant_is_told_to_upgrade(db
 
 def test_unknown_revision_is_one_line(db_url):
     assert_one_line_error(cli("db", "downgrade", "bogus", url=db_url, check=False),
-                          "error:", "revision identified by 'bogus'")
+                          "error:", "No such revision or branch 'bogus'")
     assert_one_line_error(cli("db", "upgrade", "bogus", url=db_url, check=False), "'bogus'")
 
 
@@ -466,7 +606,9 @@ def test_listen_prints_series_events(conn, db_url, seeded):
                                  ("ended", request, tutor, student, 24, "Moved away")]
 
 
-def demo_tables(stdout):
+def demo_tables(stdout, *, on_embedded):
+    """The demo's tables, and its last lines: the database, how to point DATABASE_URL at it and, on the
+    embedded server, how to stop it. Returns the database's URL."""
     assert "refused ScheduleConflict (AS007)" in stdout
     assert "the tutor teaches another course then" in stdout
     assert "its date has passed" in stdout
@@ -474,7 +616,12 @@ def demo_tables(stdout):
     assert "0 sessions: the request names no dates yet" in stdout
     assert "8 sessions: its month/year window has passed" in stdout
     assert re.search(r"CET.*\n.*\n.*CEST|CEST", stdout)
-    return re.search(r"The demo database: (.+)", stdout).group(1).strip()
+    url = re.search(r"The demo database: (.+)", stdout).group(1).strip()
+    exported = re.search(r"Point astegni \(or psql\) at it: export DATABASE_URL=(.+)", stdout).group(1)
+    assert shlex.split(exported) == [url]
+    stop = "Stop its server: astegni demo --stop (the next astegni demo starts it again)"
+    assert stdout.rstrip().endswith(stop) == on_embedded
+    return url
 
 
 def assert_demo_database(url):
@@ -491,15 +638,33 @@ def assert_demo_database(url):
     assert skipped == [("conflict",), ("past",)]
 
 
+def readme_demo():
+    """What the README shows the demo printing: the lines after `$ astegni demo` in its code block."""
+    return (ROOT / "README.md").read_text().split("$ astegni demo\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def headings(lines):
+    """The lines that are not table rows, but the progress bar (its time varies)."""
+    return [line.rstrip() for line in lines if line[:1].isalpha() and not line.startswith("Done ")]
+
+
 def test_demo_against_a_server(server_url):
     name = f"astegni_demo_{uuid.uuid4().hex[:8]}"
     try:
-        url = demo_tables(cli("demo", "--name", name, url=server_url).stdout)
+        url = demo_tables(cli("demo", "--name", name, url=server_url).stdout, on_embedded=False)
         assert_demo_database(url)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(name)))
+
+
+def test_each_installation_has_a_demo_server_of_its_own(monkeypatch):
+    mine = embedded.default_data_dir()
+    assert mine.name.endswith(f"pg-{embedded.installation_key()}")
+    monkeypatch.setattr(sys, "prefix", "/opt/another-venv")  # another environment, the same package
+    theirs = embedded.default_data_dir()
+    assert theirs != mine and theirs.parent == mine.parent
 
 
 def test_demo_against_the_embedded_default(tmp_path, monkeypatch):
@@ -509,13 +674,22 @@ def test_demo_against_the_embedded_default(tmp_path, monkeypatch):
     name = f"astegni_demo_{uuid.uuid4().hex[:8]}"
     result = cli("demo", "--name", name)
     assert f"Using the embedded PostgreSQL in {data_dir}" in result.stderr
-    url = demo_tables(result.stdout)
+    url = demo_tables(result.stdout, on_embedded=True)
     try:
         assert_demo_database(url)
+        # The README's sample, but for this installation's directory and the database's name.
+        sample, where = readme_demo(), re.compile(r"/tmp/astegni-demo-pg-[0-9a-f]{8}")
+        assert result.stderr.splitlines() == [where.sub(str(data_dir), sample[0])]
+        socket = conninfo_to_dict(url)["host"]
+        assert headings(result.stdout.splitlines()) == [
+            where.sub(socket, line).replace("dbname=astegni_demo", f"dbname={name}")
+            for line in headings(sample[1:])]
+        # What the last lines say works: astegni on that DATABASE_URL, then --stop.
+        assert "Sessions of tutor 1" in cli("sessions", "--tutor", "1", url=url).stdout
     finally:
-        server, server_url = embedded.start(data_dir, keep=tmp_path not in data_dir.parents)
-        with psycopg.connect(url_for_database(server_url, "postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
-        if tmp_path in data_dir.parents:
-            server.cleanup()
+        with psycopg.connect(url_for_database(url, "postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        stopped = cli("demo", "--stop").stdout.strip()
+    assert stopped == f"Stopped the demo's server in {data_dir} (its data stays, for the next astegni demo)"
+    assert not embedded.running(data_dir)
+    assert cli("demo", "--stop").stdout.strip() == f"Nothing to stop: no demo server runs in {data_dir}"

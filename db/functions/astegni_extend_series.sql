@@ -3,7 +3,7 @@
 -- after each batch of about p_batch series (astegni_extend_step), so that a tutor's lock is held for
 -- one batch only and acceptances wait milliseconds, not the whole run; as a procedure that commits,
 -- it cannot run inside a transaction block, so nobody holds it open. Reports the series grown, the
--- sessions made and the batches run. EXECUTE is astegni_scheduler's (and so astegni_admin's).
+-- sessions made and the batches run. EXECUTE is astegni_scheduler's and astegni_admin's.
 -- Raises 55P03 and 40001 (retry: the batches committed before stay made).
 CREATE OR REPLACE PROCEDURE public.astegni_extend_series(
     p_batch integer DEFAULT 200, INOUT series_grown integer DEFAULT NULL,

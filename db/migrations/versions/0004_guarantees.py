@@ -1,5 +1,6 @@
 """Every operation that books or frees a tutor's time holds the core's guarantees: the tutor's lock first,
-bounded, scoped to the tutor; the extension in batches, the scheduler's
+bounded, scoped to the tutor; the extension in batches, run by the astegni_scheduler role; refusals by
+code for bad values
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0003 (for
 each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 10

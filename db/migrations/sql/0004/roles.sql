@@ -1,7 +1,8 @@
 -- Revision 0004: what the roles may do.
 -- astegni_scheduler runs the extension (CALL astegni_extend_series()), which takes batches of tutors'
 -- locks: a role of its own for the cron or pg_cron job, so that no web app login can hold them in a
--- transaction left open. astegni_admin has it too.
+-- transaction left open. astegni_admin may run it too (granted the routines, not the role: granting a
+-- role needs its admin option, which a database owner that did not create it lacks).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'astegni_scheduler') THEN
@@ -10,7 +11,6 @@ BEGIN
 END
 $$;
 GRANT USAGE ON SCHEMA public TO astegni_scheduler;
-GRANT astegni_scheduler TO astegni_admin;
 
 -- Any client command checks the database's revision first.
 GRANT SELECT ON astegni_alembic_version TO astegni_app, astegni_admin, astegni_scheduler;
@@ -32,7 +32,7 @@ BEGIN
         EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC, astegni_app, astegni_admin', v_routine);
         IF v_routine IN ('astegni_extend_series(integer, integer, integer, integer)'::regprocedure,
                          'astegni_extend_step(integer, integer)'::regprocedure) THEN
-            EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO astegni_scheduler', v_routine);
+            EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO astegni_scheduler, astegni_admin', v_routine);
         ELSIF v_routine <> 'astegni_extend_series_at(timestamptz)'::regprocedure THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO astegni_app, astegni_admin', v_routine);
         END IF;
