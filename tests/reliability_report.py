@@ -27,7 +27,8 @@ from pathlib import Path
 LOG_ENV = "ASTEGNI_RELIABILITY_LOG"
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ["tests/test_properties.py", "tests/test_series_properties.py", "tests/test_concurrency.py",
-          "tests/test_faults.py", "tests/test_hostile.py", "tests/test_adversary.py"]
+          "tests/test_race_matrix.py", "tests/test_faults.py", "tests/test_hostile.py",
+          "tests/test_adversary.py"]
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|error).*?)\s*=*$")
 
 
@@ -61,6 +62,7 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
              if k.startswith("property_skips_compared:")}
     steps = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("series_step:")}
     replanned = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("series_reschedule:")}
+    row_waits = {k.split(":", 1)[1]: v for k, v in f.items() if k.startswith("race_row_waits:")}
     verdict = ("Every check passed: no session was lost or doubled, no request was left half-accepted, "
                "no hostile input was executed, and the database agreed with the reference model on "
                "every example." if passed else
@@ -103,6 +105,24 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         f"| concurrent clients accepting shared bookings of one course, rosters overlapping | "
         f"{f['concurrency_clients:shared_bookings']} clients, "
         f"{f['concurrency_shared_booking_requests']} requests: every roster student enrolled once |",
+        f"| race matrix: operations that book or free a tutor's time, each alone on the starting state "
+        f"(it succeeds and changes it) | {f['race_operations']} |",
+        f"| &nbsp;&nbsp;held cases: every ordered pair, A's transaction held open while B runs "
+        f"| {f['race_cases:held']:,} |",
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B was seen waiting on a lock A held "
+        f"| {f['race_waits_seen']:,} |",
+        f"| &nbsp;&nbsp;&nbsp;&nbsp;of which another tutor's acceptance completed while A was held "
+        f"| {f['race_other_tutor_accepted']:,} |",
+        f"| &nbsp;&nbsp;random cases: a seeded pair released together after seeded delays "
+        f"| {f['race_cases:random']:,} |",
+        f"| &nbsp;&nbsp;timeout cases: A held past the rule's lock timeout; B, waiting for the tutor's "
+        f"lock, must give up (55P03) and write nothing | {f['race_cases:timeout']:,} "
+        f"({f['race_timeouts_refused']:,} refused 55P03) |",
+        *(f"| &nbsp;&nbsp;&nbsp;&nbsp;of which B waited on, past the bound, for a row of `{table}` that A "
+          f"wrote, locked before the tutor's lock (then finished after A, as held) | {n:,} |"
+          for table, n in sorted(row_waits.items())),
+        f"| &nbsp;&nbsp;cases whose database equalled a serial order (held: exactly A;B; timeout: A "
+        f"alone, or A;B when B waited for a row A wrote) | {f['race_serial_matches']:,} |",
         f"| backends terminated (`pg_terminate_backend`) mid bulk acceptance | "
         f"{f['faults_backend_terminated']} |",
         f"| clients whose connection was killed inside `astegni.accept` | "
@@ -152,6 +172,22 @@ def render(figures: Counter[str], summary: str, passed: bool, seconds: float,
         "every occurrence up to the horizon exactly once, nothing beyond it.",
         "- `tests/test_concurrency.py`: 16 autocommit connections race; no deadlock or "
         "serialization error escapes the Python layer.",
+        "- `tests/test_race_matrix.py`: the race matrix (harness in `tests/races.py`). One table lists "
+        "every operation that books or frees a tutor's time: acceptance (a series and specific "
+        "dates), cancellation, two reschedules, an end, time off added, moved and removed, the "
+        "extension, a zone change, a session inserted and one moved by hand. Each ordered pair (an "
+        "operation with itself included) runs on a starting state of its own (an accepted Mon/Wed/Fri "
+        "series whose marker is two weeks behind, time off over two of its sessions, two pending "
+        "requests whose dates it overlaps, another tutor with a pending request). Held: A's "
+        "transaction stays open, B must be seen waiting on a lock A holds (`pg_blocking_pids`), the "
+        "other tutor's acceptance must complete meanwhile without waiting on either, then A commits. "
+        "Random: both released together after seeded delays. Timeout: A held past the rule's lock "
+        "timeout, B must give up with `RetryableConflict` (55P03) and write nothing (unless it "
+        "waited for a row A wrote, locked before the tutor's lock). The tutor's sessions, "
+        "skipped occurrences, series, patterns, time off, requests, enrolments and zone, and the "
+        "SQLSTATE each operation raised, must then equal a serial order's (held: exactly A;B), with "
+        "no raw error, and the series invariants of `tests/reference.py` hold (each live session is "
+        "its pattern's, no occurrence lost, no double or overlapping session, both time pairs agree).",
         "- `tests/test_faults.py`: faults are injected once the acceptance is observed writing "
         "(the sessions file grew, or the backend holds a transaction id and waits on a lock); "
         "afterwards every request is accepted with all its sessions or pending with none, and "
