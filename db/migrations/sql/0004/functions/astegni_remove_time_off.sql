@@ -17,16 +17,19 @@ BEGIN
     SELECT o.tutor_id INTO v_tutor_id
     FROM public.tutor_time_off AS o
     WHERE o.id = p_time_off_id AND (p_tutor_id IS NULL OR o.tutor_id = p_tutor_id);
-    IF NOT FOUND THEN
-        IF p_tutor_id IS NULL THEN
-            RETURN false;
-        END IF;
-        PERFORM public.astegni_raise('AS001', format('tutor %s has no time off %s', p_tutor_id, p_time_off_id),
-                                     jsonb_build_object('time_off_id', p_time_off_id, 'tutor_id', p_tutor_id),
-                                     'Check the time off id, and that it belongs to this tutor.');
+    IF FOUND THEN
+        PERFORM public.astegni_lock_tutors(ARRAY[v_tutor_id]);
+        -- Under the lock, on committed state: a removal that waited finds the row gone.
+        DELETE FROM public.tutor_time_off AS o WHERE o.id = p_time_off_id AND o.tutor_id = v_tutor_id;
     END IF;
-    PERFORM public.astegni_lock_tutors(ARRAY[v_tutor_id]);
-    DELETE FROM public.tutor_time_off AS o WHERE o.id = p_time_off_id;
-    RETURN FOUND;
+    IF FOUND THEN
+        RETURN true;
+    ELSIF p_tutor_id IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM public.astegni_raise('AS001', format('tutor %s has no time off %s', p_tutor_id, p_time_off_id),
+                                 jsonb_build_object('time_off_id', p_time_off_id, 'tutor_id', p_tutor_id),
+                                 'Check the time off id, and that it belongs to this tutor.');
+    RETURN NULL;  -- not reached (astegni_raise raises): PL/pgSQL asks for a RETURN here
 END
 $$;
