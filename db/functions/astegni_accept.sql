@@ -1,6 +1,7 @@
 -- Accepts one pending request and reports what the rule made (its acceptances row), in one round trip
 -- (the Python layer's astegni.accept). The caller owns the transaction.
--- Raises AS001, AS002 (astegni_refuse_response) and everything acceptance raises (AS003..AS007, AS012).
+-- Raises AS001 (astegni_claim_request), AS002 (astegni_refuse_response) and everything acceptance
+-- raises (AS003..AS007, AS012).
 CREATE OR REPLACE FUNCTION public.astegni_accept(p_request_id integer, p_tutor_id integer DEFAULT NULL)
 RETURNS TABLE (request_id integer, status text, responded_at timestamptz, agreed_price numeric,
                sessions_created integer, students_enrolled integer, note text, enrolled_course_id integer,
@@ -13,6 +14,9 @@ AS $$
 DECLARE
     r public.requested_sessions;
 BEGIN
+    -- The tutor's lock before the request's row: a change of the tutor that holds the lock and then
+    -- writes this row (a reschedule) is waited for, never deadlocked with.
+    PERFORM public.astegni_claim_request(p_request_id, p_tutor_id, true);
     UPDATE public.requested_sessions AS q SET status = 'accepted'
     WHERE q.id = p_request_id AND (p_tutor_id IS NULL OR q.tutor_id = p_tutor_id) AND q.status <> 'accepted'
     RETURNING q.* INTO r;

@@ -3,7 +3,7 @@ bounded, scoped to the tutor; the extension in batches, run by the astegni_sched
 code for bad values
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0003 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 10
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0004/functions/: 12
 replaced (a new body: CREATE OR REPLACE), 6 re-signed (a new argument list, result or kind: the old one
 dropped first), 10 added.
 
@@ -27,6 +27,8 @@ depends_on: str | Sequence[str] | None = None
 # What this revision does to the files of db/functions/, found when it was made and frozen here.
 # A new body, the same signature: CREATE OR REPLACE installs it over the old one.
 REPLACED: list[str] = [
+    "astegni_accept.sql",
+    "astegni_cancel.sql",
     "astegni_extend_series_at.sql",
     "astegni_lock_tutors.sql",
     "astegni_on_extension.sql",

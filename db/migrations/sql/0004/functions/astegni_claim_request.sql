@@ -1,12 +1,17 @@
--- The start of every operation on one request that a tutor's app names (end, reschedule, their
--- previews): the request must exist and, when p_tutor_id is given, be that tutor's; with p_lock, its
--- tutor's lock is taken (astegni_lock_tutors) before the caller reads anything else. Returns the
--- request's tutor. Reads only the request's tutor_id, which no UPDATE of an answered request changes.
+-- The start of every operation on one request that a tutor's app names (accept, cancel, end,
+-- reschedule, its preview): the request must exist and, when p_tutor_id is given, be that tutor's;
+-- with p_lock, its tutor's lock is taken (astegni_lock_tutors) before the caller reads or writes
+-- anything else, the request's own row included: a change that holds the tutor's lock and then writes
+-- that row is waited for, never deadlocked with. Returns the request's tutor. Reads only the request's
+-- tutor_id, which no UPDATE of an answered request changes.
+-- SECURITY DEFINER: astegni_accept and astegni_cancel run as the client, who may not write
+-- astegni_tutor_locks; it locks only the tutor of a request that exists, as accepting it would.
 -- Raises AS001 (no such request, or another tutor's), 55P03 and 40001 (astegni_lock_tutors).
 CREATE OR REPLACE FUNCTION public.astegni_claim_request(p_request_id integer, p_tutor_id integer,
                                                         p_lock boolean)
 RETURNS integer
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
