@@ -1,0 +1,3 @@
+-- Revision 0005: grants, after its functions are installed. A routine created anew (added, or
+-- re-signed: dropped and created) can be executed by PUBLIC and by neither role: revoke and grant
+-- it here (as sql/0003/roles.sql does; ON ROUTINE covers a procedure too).

@@ -1,0 +1,2 @@
+-- Revision 0005, before its functions are installed: the DDL they need (tables, columns, types,
+-- constraints). Only this comment when there is none.
