@@ -7,11 +7,22 @@ commits. A deadlock or serialization failure is retried only on an autocommit ps
 (sync or async) outside a `conn.transaction()` block, where the statement is its own transaction and
 PostgreSQL says a retry is safe; elsewhere it is raised as RetryableConflict for the caller to retry
 its transaction.
+
+Every statement is sent unprepared (psycopg's `prepare=False`), whatever the connection's
+prepare_threshold: behind a pooler in transaction mode (pgbouncer's pool_mode = transaction) a
+statement psycopg prepared after its fifth run lives in the server session the pooler lent for that
+transaction, which the next transaction may not get, or may share with another client that prepared
+the same name (DuplicatePreparedStatement, or "prepared statement does not exist"). The rule's
+statements are one function call each, planned in microseconds; the functions' own plans are cached
+by PL/pgSQL on the server either way (docs/scaling.md, "Behind a connection pooler"). The connection
+is otherwise left as given: its settings, its autocommit mode, its transaction.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import psycopg
@@ -84,7 +95,7 @@ async def fetch_async(conn: AsyncConn, sql: str, params: dict[str, Any]) -> list
         for attempt in range(attempts):
             try:
                 async with conn.cursor(row_factory=dict_row) as cursor:
-                    await cursor.execute(sql, params)
+                    await cursor.execute(sql, params, prepare=False)
                     return await cursor.fetchall()
             except psycopg.Error as error:
                 _raise_unless_retried(error, retry_left=attempt + 1 < attempts)
@@ -120,14 +131,32 @@ def _raise_unless_retried(error: Exception, *, retry_left: bool) -> None:
 def _fetch(conn: Conn, sql: str, params: dict[str, Any]) -> list[Row]:
     if isinstance(conn, psycopg.Connection):
         with conn.cursor(row_factory=dict_row) as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, prepare=False)
             return cursor.fetchall()
     if isinstance(conn, ORMSession):
         conn.flush()
-        rows = [dict(r) for r in conn.connection().exec_driver_sql(sql, params).mappings()]
+        connection = conn.connection()
+        with _unprepared(connection):
+            rows = [dict(r) for r in connection.exec_driver_sql(sql, params).mappings()]
         conn.expire_all()  # the rule changed rows behind the identity map
         return rows
-    return [dict(r) for r in conn.exec_driver_sql(sql, params).mappings()]
+    with _unprepared(conn):
+        return [dict(r) for r in conn.exec_driver_sql(sql, params).mappings()]
+
+
+@contextmanager
+def _unprepared(conn: SAConnection) -> Iterator[None]:
+    """No statement prepared on the psycopg connection under a SQLAlchemy one (sync, or the async
+    driver under run_sync) while inside: SQLAlchemy's execute passes no `prepare` argument, so the
+    connection's own prepare_threshold is lifted for the statement and put back after."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection | psycopg.AsyncConnection)
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 @functools.cache

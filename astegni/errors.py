@@ -51,6 +51,11 @@ class NotConfigured(AstegniError):
     """No database URL, or one that is not PostgreSQL's."""
 
 
+class NotificationsUndelivered(NotConfigured):
+    """`listen` on a connection that notifications do not reach: behind a pooler in transaction mode,
+    which lends the session that ran LISTEN to other clients between transactions."""
+
+
 class MissingExtra(AstegniError):
     """A feature whose packages are an extra that is not installed (the message says what to install)."""
 

@@ -10,8 +10,10 @@ for email or SMS senders.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,9 +22,11 @@ import psycopg
 
 from astegni import queries
 from astegni.connection import fetch
-from astegni.errors import NotConfigured
+from astegni.errors import NotConfigured, NotificationsUndelivered, Unreachable
 
 CHANNEL = "astegni_sessions"
+# How long `listen` waits at its start for its check's notification (_check_delivery).
+DELIVERY_CHECK_SECONDS = 2.0
 
 # Each kind of event, and what its `sessions` (with first_starts_at and last_starts_at) counts.
 EVENTS = {
@@ -75,8 +79,39 @@ def listen(conn: psycopg.Connection[Any], *, name: str | None = None, timeout: f
         raise NotConfigured("listen needs an autocommit connection",
                             hint="psycopg.connect(url, autocommit=True)")
     conn.execute(queries.LISTEN)  # before reading the start: no event can fall between the two
+    _check_delivery(conn)
     [start] = fetch(conn, queries.EVENTS_START, {"listener": name})
     return _events(conn, name, int(start["last_event_id"]), timeout, stop_after)
+
+
+def _check_delivery(conn: psycopg.Connection[Any]) -> None:
+    """NotificationsUndelivered unless a NOTIFY sent by another session reaches `conn` within
+    DELIVERY_CHECK_SECONDS. Behind a pooler in transaction mode, LISTEN holds in the server session
+    the pooler lent for that one transaction; what that session is notified of while lent to no one
+    is dropped (pgbouncer: "got packet 'A' from server when not linked"), so `listen` would wait
+    forever. The NOTIFY comes from a second connection with conn's parameters: one sent on `conn`
+    itself may run in the very session that listens, which PostgreSQL notifies before that
+    transaction ends, while the pooler still relays to `conn` (so it arrives through pgbouncer too)."""
+    payload = uuid.uuid4().hex
+    conn.execute(queries.LISTEN_CHECK)
+    try:
+        try:
+            notifier = psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True)
+        except psycopg.Error as error:
+            raise Unreachable.of(conn.info.dsn, error) from None
+        with notifier:
+            fetch(notifier, queries.NOTIFY_CHECK, {"payload": payload})
+        # A wake-up of the rule's channel that comes meanwhile is dropped: the events are read after.
+        with contextlib.closing(conn.notifies(timeout=DELIVERY_CHECK_SECONDS)) as arrived:
+            delivered = any(notify.payload == payload for notify in arrived)
+        if not delivered:
+            raise NotificationsUndelivered(
+                f"notifications do not reach this connection (the check's NOTIFY did not arrive within"
+                f" {DELIVERY_CHECK_SECONDS:g} s), as behind a pooler in transaction mode (pgbouncer's"
+                " pool_mode = transaction): connect the listener directly to PostgreSQL or through session"
+                " pooling")
+    finally:
+        conn.execute(queries.UNLISTEN_CHECK)
 
 
 def _events(conn: psycopg.Connection[Any], name: str | None, after: int, timeout: float | None,

@@ -49,6 +49,11 @@ FROM tutor_time_off WHERE tutor_id = %(tutor_id)s::integer ORDER BY lower(during
 
 # Subscribes to the rule's notifications (acceptances, cancellations, series' changes).
 LISTEN = "LISTEN astegni_sessions"
+# listen's check at its start that notifications reach its connection: a channel of its own (so no
+# other listener of astegni_sessions is woken by it), and a payload no other check sends.
+LISTEN_CHECK = "LISTEN astegni_listen_check"
+NOTIFY_CHECK = "SELECT pg_notify('astegni_listen_check', %(payload)s)"
+UNLISTEN_CHECK = "UNLISTEN astegni_listen_check"
 # Where a listener starts: where it stopped last time, else the newest event (from now on).
 EVENTS_START = """
 SELECT coalesce((SELECT c.last_event_id FROM astegni_event_cursors AS c WHERE c.listener = %(listener)s),
