@@ -802,7 +802,8 @@ def listen(
 
     The events are rows the rule wrote in the transaction that made them; a NOTIFY only wakes the
     listener, so nothing sent on the channel by anyone else is printed. A hook point for email or SMS
-    senders: pipe the lines into one.
+    senders: pipe the lines into one. It connects directly, or through session pooling: behind a pooler
+    in transaction mode no notification reaches it, and it says so at its start.
 
     Example: astegni listen --name mailer | ./send-emails
     """

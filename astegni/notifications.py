@@ -74,7 +74,8 @@ def listen(conn: psycopg.Connection[Any], *, name: str | None = None, timeout: f
     """Yields the events committed from now on — or, for a listener `name`, from where that listener
     stopped last time (remembered after each event) — until `stop_after` of them have come or none came
     for `timeout` seconds (None: forever). `conn` must be in autocommit mode: inside a transaction,
-    LISTEN would only start at its commit."""
+    LISTEN would only start at its commit. It must reach PostgreSQL directly or through session
+    pooling: NotificationsUndelivered at once otherwise (_check_delivery)."""
     if not conn.autocommit:
         raise NotConfigured("listen needs an autocommit connection",
                             hint="psycopg.connect(url, autocommit=True)")

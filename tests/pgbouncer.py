@@ -1,5 +1,6 @@
 """A real pgbouncer (Debian's package) in transaction pooling mode in front of the test server, for the
-tests of what the layer does behind a pooler (tests/test_pooler.py).
+tests of what the layer does behind a pooler (tests/test_pooler.py), configured as docs/scaling.md
+shows.
 
 The server is reached as the test server is: over TCP, or on the embedded server's Unix socket
 (`host=/path/to/socketdir`). pgbouncer refuses to run as root: then it runs as the owner of that socket
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -22,25 +24,20 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-INSTALL = "apt-get install pgbouncer"
-# Fewer server connections than the tests' clients, so that clients share them as a busy app's do.
-POOL_SIZE = 3
-# The configuration, as docs/scaling.md ("Behind a connection pooler") shows it; {server} is the
-# test server's host and port, {port} a free port of the loopback.
-CONFIG = """\
-[databases]
-* = {server}
+from tests.support import ROOT, doc_block
 
-[pgbouncer]
-pool_mode = transaction
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {auth_file}
-default_pool_size = {pool_size}
-max_client_conn = 100
-"""
+INSTALL = "apt-get install pgbouncer"
+# The configuration docs/scaling.md shows ("Behind a connection pooler"), run with the test's own
+# server, port and auth_file.
+CONFIG = doc_block(ROOT / "docs" / "scaling.md", "ini", "; pgbouncer.ini, as tests/test_pooler.py runs it")
+
+
+def _config(**values: str) -> str:
+    """CONFIG with the given keys' values (`*` as star) in place of the doc's."""
+    def value(line: re.Match[str]) -> str:
+        key = "star" if line["key"] == "*" else line["key"]
+        return f"{line['key']} = {values[key]}" if key in values else line[0]
+    return re.sub(r"^(?P<key>\S+) =.*$", value, CONFIG, flags=re.M)
 
 
 def executable() -> str | None:
@@ -55,7 +52,7 @@ def _free_port() -> int:
 
 
 def _quoted(text: str) -> str:
-    """A value in pgbouncer's connection strings and auth_file, double quotes doubled."""
+    """A name or password in pgbouncer's auth_file, double quotes doubled."""
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -77,9 +74,7 @@ def running(server_url: str) -> Iterator[Bouncer]:
         raise RuntimeError(f"pgbouncer is not installed: {INSTALL}")
     params = conninfo_to_dict(server_url)
     host = str(params.get("host") or "/var/run/postgresql")
-    server = f"host={host} port={params.get('port') or 5432}"
-    if params.get("password"):
-        server += f" password={params['password']}"
+    server = f"host={host} port={params.get('port') or 5432}"  # the password: auth_file's
     user = str(params.get("user") or pwd.getpwuid(os.geteuid()).pw_name)
     port = _free_port()
     workdir = Path(tempfile.mkdtemp(prefix="astg-pgbouncer-"))
@@ -87,7 +82,7 @@ def running(server_url: str) -> Iterator[Bouncer]:
     auth_file = workdir / "userlist.txt"
     auth_file.write_text(f"{_quoted(user)} {_quoted(str(params.get('password') or ''))}\n")
     config = workdir / "pgbouncer.ini"
-    config.write_text(CONFIG.format(server=server, port=port, auth_file=auth_file, pool_size=POOL_SIZE))
+    config.write_text(_config(star=server, listen_port=str(port), auth_file=str(auth_file)))
     for written in (auth_file, config):
         written.chmod(0o644)
     command = [binary, str(config)]
