@@ -216,6 +216,13 @@ class InvalidTimeOff(AstegniError):
         return self._id("time_off_id")
 
 
+class CalendarOwnerNotFound(NotFound):
+    """A calendar link asked for an owner that does not exist: no such student, parent or tutor
+    profile (`field` owner_id), or an owner kind that is none of those (`field` owner_kind)."""
+
+    sqlstate = "AS020"
+
+
 class UpgradeBlocked(AstegniError):
     """Existing rows that a migration's new constraints would refuse; `blockers` lists each, with the
     SQL that resolves it. The migration changed nothing."""
@@ -254,7 +261,7 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
     for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
                 TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
                 InconsistentSession, SessionDateTaken, InvalidPackage, ImmutableRequest, NotASeries,
-                SeriesEnded, InvalidTimeOff)
+                SeriesEnded, InvalidTimeOff, CalendarOwnerNotFound)
     if cls.sqlstate
 }
 # Deadlock and serialization failure: PostgreSQL says a retry is safe at once.
