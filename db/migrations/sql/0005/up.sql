@@ -23,7 +23,8 @@ CREATE INDEX astegni_calendar_links_owner_idx ON astegni_calendar_links (owner_k
     WHERE revoked_at IS NULL;
 -- A feed lists a student's requests by each way a request names its students (astegni_request_students):
 -- requested_to_id has an index already; the requesting student's own and the roster's are these.
-CREATE INDEX requested_sessions_requester_idx ON requested_sessions (requester_id);
+CREATE INDEX requested_sessions_requester_idx ON requested_sessions (requester_id)
+    WHERE requester_type = 'student' AND requested_to_id IS NULL;
 CREATE INDEX requested_session_students_student_idx ON requested_session_students (student_profile_id);
 -- A tutor's feed lists by tutor and start (also the tutor's listings' index: IF NOT EXISTS, one index).
 CREATE INDEX IF NOT EXISTS sessions_tutor_starts_at ON sessions (tutor_id, starts_at);
