@@ -16,18 +16,17 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from astegni import queries
 from astegni.connection import Conn, Row
 from astegni.ical import SessionRow, calendar
 from astegni.operation import Operation, one, run
 
-__all__ = ["CHANGED", "FEED", "ISSUE", "REVOKE", "Feed", "Link", "OwnerKind", "changed", "feed", "issue",
-           "new_token", "revoke", "token_hash"]
+__all__ = ["CHANGED", "FEED", "ISSUE", "REVOKE", "TOKEN", "Feed", "Link", "OwnerKind", "changed", "etag_of",
+           "feed", "issue", "new_token", "revoke", "token_hash"]
 
 OwnerKind = Literal["student", "parent", "tutor"]
-OWNER_KINDS: tuple[OwnerKind, ...] = get_args(OwnerKind)
 # What new_token makes: 43 characters of the URL-safe base64 alphabet (a shorter or other one is no
 # link: answered without asking the database).
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -24,7 +24,7 @@ from astegni.cli import app as cli_app
 from astegni.fastapi import calendar_router, install_exception_handlers
 from tests.asgi import serving
 from tests.conftest import as_login
-from tests.support import BERLIN, Factory, assert_calendar_matches, next_year, scalar
+from tests.support import BERLIN, ROOT, Factory, assert_calendar_matches, next_year, scalar
 from tests.test_cli import assert_one_line_error, cli
 
 # A zone far from UTC: a client's TimeZone must change nothing in a feed.
@@ -276,13 +276,22 @@ def test_calendar_link_refuses_bad_input(conn, db_url, logins):
         (("--parent", "999", "--revoke"), "error AS020: parent 999 does not exist"),
     ]:
         assert_one_line_error(cli("calendar-link", *args, url=db_url, check=False), fragment)
+    # What docs/calendar.md shows the command printing, but for the token.
+    shown = (ROOT / "docs" / "calendar.md").read_text().split("```text\n", 1)[1].split("```", 1)[0]
+    printed = CliRunner().invoke(cli_app, ["--database-url", db_url, "calendar-link", "--student",
+                                           str(student), *base])
+    assert printed.exit_code == 0, printed.output
+    token = feeds.TOKEN.search(printed.stdout)
+    assert token is not None and printed.stdout.replace(token.group(), "<token>") == shown
     # The app's login serves feeds but issues none.
     assert_one_line_error(cli("calendar-link", "--student", str(student), *base, check=False,
                               url=as_login(db_url, logins["app"])),
                           "error 42501", "astegni calendar-link a role granted astegni_admin")
+    revoked = cli("calendar-link", "--student", str(student), "--revoke", url=db_url).stdout.strip()
+    assert revoked == f"Revoked 1 calendar links of student {student}"
     assert cli("calendar-link", "--student", str(student), "--revoke", url=db_url).stdout.strip() == (
         f"Revoked 0 calendar links of student {student}")
-    assert scalar(conn, "SELECT count(*) FROM astegni_calendar_links") == 0
+    assert scalar(conn, "SELECT count(*) FROM astegni_calendar_links WHERE revoked_at IS NULL") == 0
 
 
 def test_the_feed_query_scans_no_table(conn):
