@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from astegni import feeds
 from astegni.accept import ACCEPT, CANCEL, REJECT, Acceptance, Cancellation, Rejection
 from astegni.operation import run_async
 from astegni.preview import PREVIEW, PreviewRow
@@ -38,8 +39,9 @@ from astegni.series import (
 if TYPE_CHECKING:
     from astegni.connection import AsyncConn
 
-__all__ = ["accept", "add_time_off", "cancel", "end_series", "extend", "list_time_off", "preview",
-           "preview_reschedule", "reject", "remove_time_off", "reschedule"]
+__all__ = ["accept", "add_time_off", "calendar_changed", "calendar_feed", "cancel", "end_series", "extend",
+           "issue_calendar_link", "list_time_off", "preview", "preview_reschedule", "reject",
+           "remove_time_off", "reschedule", "revoke_calendar_links"]
 
 
 async def accept(conn: AsyncConn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
@@ -107,3 +109,25 @@ async def remove_time_off(conn: AsyncConn, time_off_id: int, *, tutor_id: int | 
 async def list_time_off(conn: AsyncConn, tutor_id: int) -> list[TimeOff]:
     """`astegni.list_time_off`, awaited."""
     return await run_async(conn, LIST_TIME_OFF, tutor_id)
+
+
+async def calendar_feed(conn: AsyncConn, token: str) -> feeds.Feed | None:
+    """`astegni.feeds.feed`, awaited."""
+    return await run_async(conn, feeds.FEED, token)
+
+
+async def calendar_changed(conn: AsyncConn, token: str, etag: str) -> dt.datetime | None:
+    """`astegni.feeds.changed`, awaited."""
+    return await run_async(conn, feeds.CHANGED, token, etag)
+
+
+async def issue_calendar_link(conn: AsyncConn, owner_kind: feeds.OwnerKind, owner_id: int) -> feeds.Link:
+    """`astegni.feeds.issue`, awaited."""
+    token = feeds.new_token()
+    link_id, created_at = await run_async(conn, feeds.ISSUE, owner_kind, owner_id, token)
+    return feeds.Link(link_id, owner_kind, owner_id, token, created_at)
+
+
+async def revoke_calendar_links(conn: AsyncConn, owner_kind: feeds.OwnerKind, owner_id: int) -> int:
+    """`astegni.feeds.revoke`, awaited."""
+    return await run_async(conn, feeds.REVOKE, owner_kind, owner_id)

@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import astegni
-from astegni import adopt, embedded, ical, migrations, notifications, queries
+from astegni import adopt, embedded, feeds, ical, migrations, notifications, queries
 from astegni import demo as demo_module
 from astegni.accept import NOTES
 from astegni.errors import AstegniError, NotConfigured, NotFound, NotMigrated, Unreachable, reported
@@ -785,6 +785,61 @@ def export_ical(
     else:
         _write(output, data)
         errors.print(f"Wrote {len(rows)} events to {output}", highlight=False)
+
+
+# The app's own URL, the calendar router mounted under it: an http(s) URL with a host and no query.
+BASE_URL = re.compile(r"https?://[^/?#\s]+(/[^?#\s]*)?")
+
+
+@app.command("calendar-link")
+def calendar_link(
+    ctx: typer.Context,
+    student: Annotated[int | None, typer.Option("--student", help="Student profile id.")] = None,
+    parent: Annotated[int | None, typer.Option(
+        "--parent", help="Parent profile id: the sessions of each of their children.")] = None,
+    tutor: Annotated[int | None, typer.Option("--tutor", help="Tutor profile id.")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", metavar="URL", envvar="ASTEGNI_BASE_URL", show_envvar=True,
+        help="Where the app serves astegni.fastapi.calendar_router, e.g. https://astegni.example")] = None,
+    revoke: Annotated[bool, typer.Option(
+        "--revoke", help="Revoke every live link of the owner instead: their feeds answer 404.")] = False,
+    database_url: UrlOption = None,
+) -> None:
+    """Issues a calendar feed link of a student, a parent or a tutor and prints its URLs: webcal://
+    (subscribe) and the base URL's own scheme. The token is random and shown only here: the database
+    keeps its hash. Needs the astegni_admin role.
+
+    Example: astegni calendar-link --student 12 --base-url https://astegni.example
+    """
+    candidates: list[tuple[feeds.OwnerKind, int | None]] = [
+        ("student", student), ("parent", parent), ("tutor", tutor)]
+    owners = [(kind, id_) for kind, id_ in candidates if id_ is not None]
+    if len(owners) != 1:
+        raise typer.BadParameter("give exactly one of --student, --parent and --tutor")
+    [(kind, owner_id)] = owners
+    if revoke:
+        with _connect(_url(ctx, database_url)) as conn:
+            revoked = feeds.revoke(conn, kind, owner_id)
+            conn.commit()
+        console.print(f"Revoked {revoked} calendar links of {kind} {owner_id}", highlight=False)
+        return
+    base = _base_url(base_url)
+    with _connect(_url(ctx, database_url)) as conn:
+        link = feeds.issue(conn, kind, owner_id)
+        conn.commit()
+    errors.print(f"Calendar link {link.id} of {kind} {owner_id}, issued {_time(link.created_at, 'UTC')};"
+                 " its token is shown only here", highlight=False, soft_wrap=True)
+    for url in link.urls(base):
+        print(url)
+
+
+def _base_url(given: str | None) -> str:
+    if given is None:
+        raise typer.BadParameter("give the app's URL (or set ASTEGNI_BASE_URL)", param_hint="--base-url")
+    if not BASE_URL.fullmatch(given):
+        raise typer.BadParameter(f"{given!r} is not an http:// or https:// URL with a host",
+                                 param_hint="--base-url")
+    return given
 
 
 @app.command()

@@ -221,6 +221,13 @@ class InvalidTimeOff(AstegniError):
         return self._id("time_off_id")
 
 
+class CalendarOwnerNotFound(NotFound):
+    """A calendar link asked for an owner that does not exist: no such student, parent or tutor
+    profile (`field` owner_id), or an owner kind that is none of those (`field` owner_kind)."""
+
+    sqlstate = "AS020"
+
+
 class UpgradeBlocked(AstegniError):
     """Existing rows that a migration's new constraints would refuse; `blockers` lists each, with the
     SQL that resolves it. The migration changed nothing."""
@@ -259,7 +266,7 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
     for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
                 TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
                 InconsistentSession, SessionDateTaken, InvalidPackage, ImmutableRequest, NotASeries,
-                SeriesEnded, InvalidTimeOff)
+                SeriesEnded, InvalidTimeOff, CalendarOwnerNotFound)
     if cls.sqlstate
 }
 # Deadlock and serialization failure: PostgreSQL says a retry is safe at once.
@@ -298,8 +305,9 @@ HINTS = {
     "25006": "the database or the role is read-only (default_transaction_read_only, or a standby):"
              " use a writable primary",
     "42501": "the role lacks a privilege: migrations need the database owner's role, astegni extend a"
-             " role granted astegni_admin (or astegni_app and astegni_scheduler), the other commands a"
-             " role granted astegni_app or astegni_admin",
+             " role granted astegni_admin (or astegni_app and astegni_scheduler), astegni calendar-link"
+             " a role granted astegni_admin, the other commands a role granted astegni_app or"
+             " astegni_admin",
 }
 
 

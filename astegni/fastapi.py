@@ -24,10 +24,15 @@ reach the client: they are logged to the `astegni.fastapi` logger.
 On a sync connection the database work runs in FastAPI's threadpool, never on the event loop; on an
 AsyncConnection it is awaited (astegni.aio). Works with FastAPI 0.104 (Starlette 0.27, Pydantic 2.4)
 and later.
+
+`calendar_router(connection=get_connection)` serves the calendar feeds (`GET /calendar/{token}.ics`,
+astegni.feeds, docs/calendar.md) on the same kind of connection dependency.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint's annotations at run time, and they
 # name the router's arguments (closure variables a string annotation cannot resolve).
+import datetime as dt
+import email.utils
 import inspect
 import logging
 import re
@@ -45,17 +50,22 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from astegni import aio
+from astegni import aio, feeds
 from astegni.accept import Acceptance
 from astegni.accept import accept as accept_sync
 from astegni.accept import reject as reject_sync
 from astegni.errors import AstegniError, RetryableConflict, from_database
 
-__all__ = ["HTTP_STATUS", "PATH", "OnAccepted", "StatusUpdate", "install_exception_handlers", "router"]
+__all__ = ["CALENDAR_PATH", "HTTP_STATUS", "PATH", "OnAccepted", "StatusUpdate", "calendar_router",
+           "install_exception_handlers", "router"]
 
 logger = logging.getLogger(__name__)
 
 PATH = "/api/session-requests/tutor/{request_id}"
+CALENDAR_PATH = "/calendar/{token}.ics"
+# A feed is fetched again by every subscriber, often: each fetch revalidates (ETag, Last-Modified), and
+# no shared cache keeps what only the link's holder may read.
+CALENDAR_CACHE_CONTROL = "private, no-cache"
 
 # The HTTP status of each refusal of the rule, by SQLSTATE (docs/errors.md); every code of
 # astegni.errors has one (a test checks it).
@@ -76,6 +86,7 @@ HTTP_STATUS: dict[str, int] = {
     "AS014": 409,  # NotASeries: ending or rescheduling what is not an accepted recurring request
     "AS015": 409,  # SeriesEnded: rescheduling or ending past the series' last date
     "AS016": 422,  # InvalidTimeOff: time off that is empty or unbounded
+    "AS020": 404,  # CalendarOwnerNotFound: a calendar link for no such student, parent or tutor
 }
 # A refusal of the rule this version does not know (a database migrated by a later one): AS0xx.
 RULE_SQLSTATE = re.compile(r"AS0[0-9A-Z]{2}")
@@ -148,6 +159,125 @@ def router(*, tutor_id: Callable[..., Any], connection: Callable[..., Any],
         return JSONResponse(body)
 
     return api
+
+
+def calendar_router(*, connection: Callable[..., Any]) -> APIRouter:
+    """`GET /calendar/{token}.ics` on the app's connection dependency (a psycopg Connection or
+    AsyncConnection, returned or yielded): a live link's feed as text/calendar with its ETag and
+    Last-Modified, 304 to a conditional GET that has it already (If-None-Match, else
+    If-Modified-Since). A token never issued, revoked or malformed is answered 404 exactly as a path
+    the app does not have."""
+    api = APIRouter()
+
+    @api.get(
+        CALENDAR_PATH,
+        response_class=Response,
+        responses={
+            200: {"content": {"text/calendar": {}}, "description": "The feed (RFC 5545)"},
+            304: {"description": "The feed has not changed since the validator given"},
+            404: {"description": "No live link has this token"},
+            503: {"description": "A serialization failure or a deadlock: retry"},
+        },
+    )
+    async def calendar_feed(token: str, request: Request,
+                            conn: Annotated[Any, Depends(connection)]) -> Response:
+        if not feeds.TOKEN.fullmatch(token):
+            raise HTTPException(404)
+        if isinstance(conn, psycopg.AsyncConnection):
+            served = await _feed_async(conn, token)
+        elif isinstance(conn, psycopg.Connection):
+            served = await run_in_threadpool(_feed_sync, conn, token)
+        else:
+            raise TypeError(f"the connection dependency gave a {type(conn).__name__},"
+                            " not a psycopg Connection or AsyncConnection")
+        if served is None:
+            raise HTTPException(404)
+        body, etag, changed_at = served
+        headers = {"ETag": etag, "Last-Modified": email.utils.format_datetime(changed_at, usegmt=True),
+                   "Cache-Control": CALENDAR_CACHE_CONTROL}
+        if _not_modified(request, etag, changed_at):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    return api
+
+
+# A served feed: its body, ETag and Last-Modified (whole seconds, in UTC, as HTTP dates carry it).
+Served = tuple[bytes, str, dt.datetime]
+
+
+def _feed_sync(conn: psycopg.Connection[Any], token: str) -> Served | None:
+    try:
+        feed = feeds.feed(conn, token)
+        served: Served | None = None
+        if feed is not None:
+            body, etag = _rendered(feed)
+            changed_at = feed.changed_at if etag == feed.etag else feeds.changed(conn, token, etag)
+            if changed_at is not None:  # None: revoked meanwhile
+                served = (body, etag, _http_date(changed_at))
+        conn.commit()
+    except Exception as error:
+        try:
+            conn.rollback()
+        except psycopg.Error as lost:
+            logger.warning("rollback failed after a calendar feed: %s", lost)
+        raise _feed_error(error) from error
+    return served
+
+
+async def _feed_async(conn: psycopg.AsyncConnection[Any], token: str) -> Served | None:
+    try:
+        feed = await aio.calendar_feed(conn, token)
+        served: Served | None = None
+        if feed is not None:
+            body, etag = _rendered(feed)
+            changed_at = (feed.changed_at if etag == feed.etag
+                          else await aio.calendar_changed(conn, token, etag))
+            if changed_at is not None:  # None: revoked meanwhile
+                served = (body, etag, _http_date(changed_at))
+        await conn.commit()
+    except Exception as error:
+        try:
+            await conn.rollback()
+        except psycopg.Error as lost:
+            logger.warning("rollback failed after a calendar feed: %s", lost)
+        raise _feed_error(error) from error
+    return served
+
+
+def _rendered(feed: feeds.Feed) -> tuple[bytes, str]:
+    body = feed.body()
+    return body, feeds.etag_of(body)
+
+
+def _http_date(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def _not_modified(request: Request, etag: str, changed_at: dt.datetime) -> bool:
+    """Whether the client's copy is current (RFC 9110 13.1.2-3): If-None-Match, compared weakly, when it
+    is given; else If-Modified-Since, to the second."""
+    if (tags := request.headers.get("if-none-match")) is not None:
+        given = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
+        return "*" in given or etag in given
+    if (since := request.headers.get("if-modified-since")) is not None:
+        try:
+            moment = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False  # an invalid date is ignored, as RFC 9110 says
+        return moment.tzinfo is not None and changed_at <= moment
+    return False
+
+
+def _feed_error(error: Exception) -> HTTPException:
+    """A failed feed: 503 with Retry-After for a conflict worth retrying, else 500 (logged, never shown)."""
+    answer = _refusal(error)
+    if answer is not None and answer[0] == 503:
+        status, detail, headers = answer
+        return HTTPException(status, detail=detail, headers=headers)
+    logger.error("calendar feed: rolled back after an error", exc_info=error)
+    return HTTPException(500, detail=_detail(None, FAILED if isinstance(
+        error, psycopg.Error | AstegniError) else INTERNAL))
 
 
 def _respond_sync(conn: psycopg.Connection[Any], request_id: int, tutor: int, update: StatusUpdate,

@@ -91,6 +91,20 @@ WHERE (%(tutor_id)s::integer IS NULL OR s.tutor_id = %(tutor_id)s)
 ORDER BY s.starts_at, s.id
 """
 
+# Calendar feeds (astegni/feeds.py): a live link's owner, its feed's last ETag and change time, and
+# its sessions (one row with NULL session columns when there is none; no row for an unknown token).
+CALENDAR_FEED = "SELECT * FROM astegni_calendar_feed(%(token_hash)s::bytea)"
+# Records the ETag a feed is served with now; when the feed last changed (NULL: no live link).
+CALENDAR_CHANGED = ("SELECT astegni_calendar_changed(%(token_hash)s::bytea, %(etag)s::text)"
+                    " AS changed_at")
+# Issues a link of an owner, given its token's hash; its id and issue time.
+CALENDAR_LINK = """
+SELECT * FROM astegni_calendar_link(%(owner_kind)s::text, %(owner_id)s::integer, %(token_hash)s::bytea)
+"""
+# Revokes every live link of an owner; how many.
+REVOKE_CALENDAR_LINKS = ("SELECT astegni_revoke_calendar_links(%(owner_kind)s::text, %(owner_id)s::integer)"
+                         " AS revoked")
+
 # A tutor's IANA zone; no row when there is no such tutor.
 TUTOR_ZONE = "SELECT timezone FROM tutor_profiles WHERE id = %(tutor_id)s::integer"
 # A row when the student profile exists (astegni sessions/ical refuse an unknown id).

@@ -22,6 +22,7 @@ from astegni.errors import (
     BY_SQLSTATE,
     AlreadyResponded,
     AstegniError,
+    CalendarOwnerNotFound,
     DatabaseError,
     ImmutableRequest,
     InconsistentSession,
@@ -227,6 +228,16 @@ def empty_time_off(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"tutor_id": tutor, "field": "during", "value": "empty"})
 
 
+def calendar_for_no_student(conn: Conn) -> tuple[str, dict[str, Any]]:
+    _, student = Factory(conn).student()
+    return (f"SELECT * FROM astegni_calendar_link('student', {student + 1}, sha256('token'))",
+            {"field": "owner_id", "value": str(student + 1), "owner_kind": "student"})
+
+
+def calendar_for_no_kind(conn: Conn) -> tuple[str, dict[str, Any]]:
+    return ("SELECT astegni_revoke_calendar_links('teacher', 1)", {"field": "owner_kind", "value": "teacher"})
+
+
 CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS001", RequestNotFound, not_found),
     ("AS002", AlreadyResponded, accepted_twice),
@@ -250,6 +261,8 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS014", NotASeries, pending_is_not_a_series),
     ("AS015", SeriesEnded, series_ended_later),
     ("AS016", InvalidTimeOff, empty_time_off),
+    ("AS020", CalendarOwnerNotFound, calendar_for_no_student),
+    ("AS020", CalendarOwnerNotFound, calendar_for_no_kind),
 ]
 IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
 

@@ -1,7 +1,8 @@
 """Acceptance at the floor under load; mail, calendar feeds and edits before accepting
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0004 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs none.
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 5
+added.
 
 The upgrade runs sql/0005/up.sql first and roles.sql last; the downgrade runs down.sql, drops what this
 revision added or re-signed, puts back the copies installed at 0004 and re-runs 0004's roles.sql, so
@@ -27,7 +28,13 @@ REPLACED: list[str] = []
 # dropped first, else PostgreSQL would keep both routines, as overloads.
 RESIGNED: list[str] = []
 # New files: the downgrade drops their objects.
-ADDED: list[str] = []
+ADDED: list[str] = [
+    "astegni_calendar_changed.sql",
+    "astegni_calendar_feed.sql",
+    "astegni_calendar_link.sql",
+    "astegni_check_calendar_owner.sql",
+    "astegni_revoke_calendar_links.sql",
+]
 # Files removed from db/functions/: the upgrade drops their objects, the downgrade puts them back.
 DROPPED: list[str] = []
 

@@ -1,2 +1,30 @@
 -- Revision 0005, before its functions are installed: the DDL they need (tables, columns, types,
 -- constraints). Only this comment when there is none.
+
+-- ==== Calendar feeds: subscription links, one per student, parent or tutor (docs/calendar.md) ====
+
+-- A link's token is random and given out once, in its URL; only its SHA-256 is kept, so this table
+-- leaks no working link. No client role reads it: the app resolves a token through
+-- astegni_calendar_feed, an admin issues and revokes through astegni_calendar_link and
+-- astegni_revoke_calendar_links. feed_etag and feed_changed_at: the feed's last ETag and when it
+-- first had it (its Last-Modified), kept by astegni_calendar_changed.
+CREATE TABLE astegni_calendar_links (
+    id serial PRIMARY KEY,
+    owner_kind text NOT NULL CHECK (owner_kind IN ('student', 'parent', 'tutor')),
+    owner_id integer NOT NULL,
+    token_hash bytea NOT NULL UNIQUE CHECK (octet_length(token_hash) = 32),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz,
+    feed_etag text,
+    feed_changed_at timestamptz
+);
+-- An owner's live links, which a revocation ends.
+CREATE INDEX astegni_calendar_links_owner_idx ON astegni_calendar_links (owner_kind, owner_id)
+    WHERE revoked_at IS NULL;
+-- A feed lists a student's requests by each way a request names its students (astegni_request_students):
+-- requested_to_id has an index already; the requesting student's own and the roster's are these.
+CREATE INDEX requested_sessions_requester_idx ON requested_sessions (requester_id)
+    WHERE requester_type = 'student' AND requested_to_id IS NULL;
+CREATE INDEX requested_session_students_student_idx ON requested_session_students (student_profile_id);
+-- A tutor's feed lists by tutor and start (also the tutor's listings' index: IF NOT EXISTS, one index).
+CREATE INDEX IF NOT EXISTS sessions_tutor_starts_at ON sessions (tutor_id, starts_at);
