@@ -109,6 +109,12 @@ class MigrationError(AstegniError):
     """Alembic refused the command itself, e.g. an unknown revision."""
 
 
+class MailNotSent(AstegniError):
+    """The SMTP server could not be reached, refused the login or the sender, or refused a message for a
+    reason it says is temporary (a 4xx reply): the mailer stops before moving past the event, which is
+    sent again at its next start. A recipient refused for good (5xx) is recorded, not raised."""
+
+
 class RequestNotFound(NotFound):
     """No such request, or it belongs to another tutor."""
 

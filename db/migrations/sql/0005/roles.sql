@@ -1,3 +1,28 @@
 -- Revision 0005: grants, after its functions are installed. A routine created anew (added, or
 -- re-signed: dropped and created) can be executed by PUBLIC and by neither role: revoke and grant
 -- it here (as sql/0003/roles.sql does; ON ROUTINE covers a procedure too).
+
+-- ==== Email (astegni mail): astegni_mailer, the one role that reads addresses ====
+-- The worker emailing students and parents about the rule's events. It alone reads users.email (and
+-- users.id, to join on): astegni_app never may, so that a web app's login cannot list addresses.
+-- Nothing else of users (names, password hashes, phones) nor of the profiles but their ids; it writes
+-- only its own cursor and its refusals. astegni_admin may read the refusals.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'astegni_mailer') THEN
+        CREATE ROLE astegni_mailer NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO astegni_mailer;
+GRANT SELECT ON astegni_alembic_version, astegni_events, sessions, requested_sessions,
+    requested_session_students TO astegni_mailer;
+GRANT SELECT, INSERT, UPDATE ON astegni_event_cursors TO astegni_mailer;
+GRANT SELECT (id, user_id, timezone) ON tutor_profiles TO astegni_mailer;
+GRANT SELECT (id, user_id) ON student_profiles TO astegni_mailer;
+GRANT SELECT (id, email) ON users TO astegni_mailer;
+GRANT SELECT, INSERT, UPDATE ON astegni_mail_refusals TO astegni_mailer;
+GRANT SELECT ON astegni_mail_refusals TO astegni_admin;
+-- Who a request enrols, as the rule reads it (the sessions query and the recipients call these).
+GRANT EXECUTE ON FUNCTION astegni_request_student(integer, text, integer),
+    astegni_request_students(requested_sessions) TO astegni_mailer;
