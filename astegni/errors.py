@@ -299,8 +299,8 @@ HINTS = {
     "25006": "the database or the role is read-only (default_transaction_read_only, or a standby):"
              " use a writable primary",
     "42501": "the role lacks a privilege: migrations need the database owner's role, astegni extend a"
-             " role granted astegni_admin (or astegni_app and astegni_scheduler), the other commands a"
-             " role granted astegni_app or astegni_admin",
+             " role granted astegni_admin (or astegni_app and astegni_scheduler), astegni mail one granted"
+             " astegni_mailer, the other commands a role granted astegni_app or astegni_admin",
 }
 
 

@@ -421,6 +421,20 @@ def test_an_unreachable_server_stops_the_worker_before_its_cursor_moves(conn, ma
     assert result.stderr.startswith("error: cannot use the SMTP server 127.0.0.1")
 
 
+def test_the_app_login_is_told_the_mailer_role_it_lacks(conn, db_url, logins, smtp, inbox):
+    f = Factory(conn)
+    user, _ = f.student()
+    request = f.request(f.tutor(), user, **MON_WED_FRI)
+    app = as_login(db_url, logins["app"])
+    run_mail(app, smtp)
+    astegni.accept(conn, request)
+    result = run_mail(app, smtp, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error 42501: permission denied for table users"), result.stderr
+    assert "astegni mail one granted astegni_mailer" in " ".join(result.stderr.split())
+    assert inbox.received == []
+
+
 def test_only_the_mailer_reads_addresses(conn, db_url, logins):
     f = Factory(conn)
     f.student()
