@@ -140,7 +140,7 @@ def test_the_mailer_reads_addresses_and_no_other_secret(conn):
     """astegni mail's role: users' id and email alone, the profiles' ids, what composing a message reads."""
     assert readable_columns(conn, "astegni_mailer", "users") == {"id", "email"}
     assert readable_columns(conn, "astegni_mailer", "student_profiles") == {"id", "user_id"}
-    assert readable_columns(conn, "astegni_mailer", "tutor_profiles") == {"id", "user_id", "timezone"}
+    assert readable_columns(conn, "astegni_mailer", "tutor_profiles") == {"id", "timezone"}
     assert readable_columns(conn, "astegni_mailer", "parent_profiles") == set()
     assert readable_tables(conn, "astegni_mailer") == {
         "requested_sessions", "requested_session_students", "sessions", "astegni_events",

@@ -18,7 +18,7 @@ GRANT USAGE ON SCHEMA public TO astegni_mailer;
 GRANT SELECT ON astegni_alembic_version, astegni_events, sessions, requested_sessions,
     requested_session_students TO astegni_mailer;
 GRANT SELECT, INSERT, UPDATE ON astegni_event_cursors TO astegni_mailer;
-GRANT SELECT (id, user_id, timezone) ON tutor_profiles TO astegni_mailer;
+GRANT SELECT (id, timezone) ON tutor_profiles TO astegni_mailer;
 GRANT SELECT (id, user_id) ON student_profiles TO astegni_mailer;
 GRANT SELECT (id, email) ON users TO astegni_mailer;
 GRANT SELECT, INSERT, UPDATE ON astegni_mail_refusals TO astegni_mailer;
