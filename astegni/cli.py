@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import astegni
-from astegni import adopt, embedded, feeds, ical, migrations, notifications, queries
+from astegni import adopt, embedded, feeds, ical, mail, migrations, notifications, queries
 from astegni import demo as demo_module
 from astegni.accept import NOTES
 from astegni.errors import AstegniError, NotConfigured, NotFound, NotMigrated, Unreachable, reported
@@ -868,6 +868,57 @@ def listen(
         try:
             for event in events:
                 print(event.as_json(), flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command("mail")
+def send_mail(
+    ctx: typer.Context,
+    smtp: Annotated[str, typer.Option(
+        "--smtp", metavar="URL", help="The SMTP server: smtp://HOST:PORT (port default: 25, 587"
+        " with --starttls, 465 with --tls).")],
+    sender: Annotated[str, typer.Option(
+        "--sender", metavar="ADDR", help="From: e.g. 'Astegni <noreply@astegni.example>'; its domain"
+        " ends every Message-ID.")],
+    starttls: Annotated[bool, typer.Option(
+        "--starttls", help="Upgrade the connection with STARTTLS.")] = False,
+    tls: Annotated[bool, typer.Option("--tls", help="TLS from the first byte (SMTPS).")] = False,
+    user: Annotated[str | None, typer.Option(
+        "--user", help="Log in as this user, with the password in ASTEGNI_SMTP_PASSWORD.")] = None,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Mail what is pending, then exit (else wait for events until Ctrl-C).")] = False,
+    name: Annotated[str, typer.Option(
+        "--name", help="The cursor's name: a restart resumes where it stopped.")] = "mail",
+    database_url: UrlOption = None,
+) -> None:
+    """Emails the students, and the parent who made the request, about each event: an acceptance (with
+    its sessions as an .ics), a cancellation, a series ended or rescheduled, sessions cancelled for time
+    off. Needs a login granted astegni_mailer (it reads users.email).
+
+    The cursor moves past an event only after the server took, or refused for good, each of its
+    messages: a crash mails it again with the same Message-IDs, never loses it. A recipient refused, or
+    without an address, is recorded in astegni_mail_refusals, and the worker goes on. The first start
+    mails the events from then on.
+
+    Example: astegni mail --smtp smtp://mail.example:587 --starttls --user astegni --sender
+    noreply@astegni.example (the password in ASTEGNI_SMTP_PASSWORD)
+    """
+    if starttls and tls:
+        raise typer.BadParameter("give at most one of --starttls and --tls")
+    security: mail.Security = "tls" if tls else "starttls" if starttls else "plain"
+    server = mail.Smtp.from_url(smtp, security=security, user=user,
+                                password=os.environ.get("ASTEGNI_SMTP_PASSWORD"))
+    mail.sender_domain(sender)
+    with _connect(_url(ctx, database_url), autocommit=True) as conn, mail.Mailer(server) as mailer:
+        mailer.connect()
+        deliveries = mail.deliver(conn, mailer, sender=sender, name=name, timeout=0 if once else None)
+        if not once:
+            errors.print(f"Mailing the events through {server.host}:{server.port} (Ctrl-C to stop)",
+                         highlight=False)
+        try:
+            for delivery in deliveries:
+                print(delivery.summary, flush=True)
         except KeyboardInterrupt:
             pass
 

@@ -114,6 +114,12 @@ class MigrationError(AstegniError):
     """Alembic refused the command itself, e.g. an unknown revision."""
 
 
+class MailNotSent(AstegniError):
+    """The SMTP server could not be reached, refused the login or the sender, or refused a message for a
+    reason it says is temporary (a 4xx reply): the mailer stops before moving past the event, which is
+    sent again at its next start. A recipient refused for good (5xx) is recorded, not raised."""
+
+
 class RequestNotFound(NotFound):
     """No such request, or it belongs to another tutor."""
 
@@ -306,8 +312,8 @@ HINTS = {
              " use a writable primary",
     "42501": "the role lacks a privilege: migrations need the database owner's role, astegni extend a"
              " role granted astegni_admin (or astegni_app and astegni_scheduler), astegni calendar-link"
-             " a role granted astegni_admin, the other commands a role granted astegni_app or"
-             " astegni_admin",
+             " a role granted astegni_admin, astegni mail one granted astegni_mailer, the other commands a"
+             " role granted astegni_app or astegni_admin",
 }
 
 

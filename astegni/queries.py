@@ -70,6 +70,40 @@ INSERT INTO astegni_event_cursors (listener, last_event_id) VALUES (%(listener)s
 ON CONFLICT (listener) DO UPDATE SET last_event_id = excluded.last_event_id
 RETURNING last_event_id
 """
+# The mailer's place, recorded at its first start (the newest event: it mails what happens from then on)
+# so that a first run that found nothing to send still resumes there; kept as it is afterwards.
+MAIL_CURSOR = """
+INSERT INTO astegni_event_cursors (listener, last_event_id)
+SELECT %(listener)s, coalesce(max(e.id), 0) FROM astegni_events AS e
+ON CONFLICT (listener) DO UPDATE SET last_event_id = astegni_event_cursors.last_event_id
+RETURNING last_event_id
+"""
+# Who is emailed about a request: the user of every student it enrols (as the rule), and the parent who
+# made it; an address NULL when the profile has no user or the user no email.
+MAIL_RECIPIENTS = """
+SELECT p.user_id, nullif(btrim(u.email), '') AS address, p.role, p.student_id
+FROM (SELECT sp.user_id, 'student' AS role, s.id AS student_id
+      FROM requested_sessions AS r
+      CROSS JOIN LATERAL astegni_request_students(r) AS s (id)
+      LEFT JOIN student_profiles AS sp ON sp.id = s.id
+      WHERE r.id = %(request_id)s
+      UNION ALL
+      SELECT r.requester_id, 'parent', NULL
+      FROM requested_sessions AS r
+      WHERE r.id = %(request_id)s AND r.requester_type = 'parent') AS p
+LEFT JOIN users AS u ON u.id = p.user_id
+ORDER BY p.role DESC, p.student_id, p.user_id
+"""
+# The reason a cancelled request gives (the event carries none).
+MAIL_CANCELLED_REASON = "SELECT cancelled_reason FROM requested_sessions WHERE id = %(request_id)s"
+# A recipient the SMTP server refused, or that has no address: recorded once per event and recipient.
+MAIL_REFUSED = """
+INSERT INTO astegni_mail_refusals (event_id, user_id, address, reason)
+VALUES (%(event_id)s, %(user_id)s, %(address)s, %(reason)s)
+ON CONFLICT ON CONSTRAINT astegni_mail_refusals_recipient_key
+DO UPDATE SET reason = excluded.reason, refused_at = now()
+RETURNING event_id
+"""
 
 # Sessions matching every filter given; a student's are those of the requests enrolling them (as the rule).
 SESSIONS = """

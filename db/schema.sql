@@ -753,6 +753,17 @@ CREATE TABLE astegni_event_cursors (
     last_event_id bigint NOT NULL
 );
 
+-- The recipients astegni mail could not reach, and why (revision 0005): refused by the SMTP server, or
+-- with no address (user_id NULL: a student profile with no user; address NULL: no email).
+CREATE TABLE astegni_mail_refusals (
+    event_id bigint NOT NULL REFERENCES astegni_events (id) ON DELETE CASCADE,
+    user_id integer,
+    address text,
+    reason text NOT NULL,
+    refused_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT astegni_mail_refusals_recipient_key UNIQUE NULLS NOT DISTINCT (event_id, user_id, address)
+);
+
 -- One row per tutor whose time has been booked: its row lock serialises what books the tutor's time
 -- (astegni_lock_tutors). No client role may write it, so nobody can hold a tutor's lock.
 CREATE TABLE astegni_tutor_locks (

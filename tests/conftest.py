@@ -160,17 +160,19 @@ def adopted_db(server_url: str, adopted: str) -> Iterator[str]:
     yield from _fresh_database(server_url, adopted)
 
 
-# Adversaries: logins that are only a member of astegni_app (or astegni_admin, or astegni_scheduler), or
-# have no grants at all.
+# Adversaries: logins that are only a member of astegni_app (or astegni_admin, astegni_scheduler,
+# astegni_mailer), or have no grants at all.
 @pytest.fixture(scope="session")
 def logins(server_url: str, template_db: str) -> Iterator[dict[str, str]]:
-    """Four login roles: one only a member of astegni_app, one only of astegni_admin, one only of
-    astegni_scheduler (the roles made by migrating the template), one with no grants at all."""
+    """Five login roles: one only a member of astegni_app, one only of astegni_admin, one only of
+    astegni_scheduler, one only of astegni_mailer (the roles made by migrating the template), one with
+    no grants at all."""
     suffix = uuid.uuid4().hex[:8]
     names = {"app": f"astg_app_{suffix}", "admin": f"astg_admin_{suffix}",
-             "scheduler": f"astg_scheduler_{suffix}", "nobody": f"astg_nobody_{suffix}"}
+             "scheduler": f"astg_scheduler_{suffix}", "mailer": f"astg_mailer_{suffix}",
+             "nobody": f"astg_nobody_{suffix}"}
     with admin(server_url) as conn:
-        for key in ("app", "admin", "scheduler"):
+        for key in ("app", "admin", "scheduler", "mailer"):
             conn.execute(f"CREATE ROLE {names[key]} LOGIN IN ROLE astegni_{key}")
         conn.execute(f"CREATE ROLE {names['nobody']} LOGIN")
     yield names

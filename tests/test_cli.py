@@ -37,7 +37,7 @@ from tests.support import (
 COMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "adopt"], ["db", "current"], ["demo"], ["accept"],
             ["reject"], ["cancel"], ["preview"], ["sessions"], ["ical"], ["listen"], ["extend"],
             ["end-series"], ["reschedule"], ["time-off", "add"], ["time-off", "remove"],
-            ["time-off", "list"], ["calendar-link"]]
+            ["time-off", "list"], ["calendar-link"], ["mail"]]
 
 
 def cli(*args, url=None, env=None, check=True):

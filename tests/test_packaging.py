@@ -60,6 +60,9 @@ def test_wheel_carries_the_sql_and_the_alembic_configuration(wheel):
     assert {f"astegni/{name}" for name in db} <= names
     assert not {f"astegni/{name}" for name in DEVELOPER_TOOLS} & names
     assert {"astegni/alembic.ini", "astegni/migrations.py", "astegni/py.typed"} <= names
+    # The mail templates astegni.mail reads as package data.
+    templates = checkout_files(ROOT / "astegni" / "templates")
+    assert {"astegni/templates/mail/message.txt", "astegni/templates/mail/message.html"} <= templates <= names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 
 
@@ -82,6 +85,8 @@ def test_installed_wheel_runs_without_the_checkout(wheel, tmp_path, empty_db_url
     ini = run("-c", "import astegni.migrations as m; print(m.ALEMBIC_INI)").strip()
     assert Path(ini) == site / "astegni" / "alembic.ini"
     assert ScriptDirectory.from_config(Config(ini)).get_current_head() == head()
+    template = run("-c", "import astegni.mail as m; print(m.TEMPLATES.joinpath('message.html'))").strip()
+    assert Path(template) == site / "astegni" / "templates" / "mail" / "message.html"
     assert f"revision {head()} (head)" in run("-m", "astegni.cli", "db", "upgrade")
     assert "Ready" in run("-m", "astegni.cli", "db", "adopt")
     assert "revision none" in run("-m", "astegni.cli", "db", "downgrade", "base", "--yes")

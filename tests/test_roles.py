@@ -107,21 +107,44 @@ SECRETS = [("users", "password_hash"), ("users", "email"), ("tutor_profiles", "t
            ("user_investments", "amount")]
 
 
-@pytest.mark.parametrize("role", ["astegni_app", "astegni_admin"])
-def test_roles_read_no_secret_and_nothing_beyond_the_rule(conn, role):
+def readable_tables(conn, role):
+    return {t for (t,) in conn.execute(
+        "SELECT c.relname FROM pg_class AS c WHERE c.relnamespace = 'public'::regnamespace"
+        " AND c.relkind = 'r' AND has_table_privilege(%s, c.oid, 'SELECT')", (role,)).fetchall()}
+
+
+def readable_columns(conn, role, table):
+    return {c for (c,) in conn.execute(
+        "SELECT a.attname FROM pg_attribute AS a WHERE a.attrelid = %s::regclass AND a.attnum > 0"
+        " AND NOT a.attisdropped AND has_column_privilege(%s, a.attrelid, a.attnum, 'SELECT')",
+        (table, role)).fetchall()}
+
+
+# astegni_admin also reads the mailer's refusals.
+@pytest.mark.parametrize(("role", "also"), [("astegni_app", set()),
+                                            ("astegni_admin", {"astegni_mail_refusals"})])
+def test_roles_read_no_secret_and_nothing_beyond_the_rule(conn, role, also):
     for table, column in SECRETS:
         assert conn.execute("SELECT has_column_privilege(%s, %s, %s, 'SELECT')",
                             (role, table, column)).fetchone() == (False,), (table, column)
-    readable = {t for (t,) in conn.execute(
-        "SELECT c.relname FROM pg_class AS c WHERE c.relnamespace = 'public'::regnamespace"
-        " AND c.relkind = 'r' AND has_table_privilege(%s, c.oid, 'SELECT')", (role,)).fetchall()}
-    assert readable == {"requested_sessions", "requested_session_students", "sessions",
-                        "enrolled_students", "enrolled_courses", "skipped_occurrences", "acceptances",
-                        "tutor_packages", "schedule_settings", "time_zone_names", "astegni_events",
-                        "astegni_event_cursors", "series", "series_patterns", "tutor_time_off",
-                        "astegni_extensions", "astegni_alembic_version"}
+    assert readable_tables(conn, role) == {
+        "requested_sessions", "requested_session_students", "sessions", "enrolled_students",
+        "enrolled_courses", "skipped_occurrences", "acceptances", "tutor_packages", "schedule_settings",
+        "time_zone_names", "astegni_events", "astegni_event_cursors", "series", "series_patterns",
+        "tutor_time_off", "astegni_extensions", "astegni_alembic_version", *also}
     assert conn.execute("SELECT has_column_privilege(%s, 'tutor_profiles', 'timezone', 'SELECT')",
                         (role,)).fetchone() == (True,)
+
+
+def test_the_mailer_reads_addresses_and_no_other_secret(conn):
+    """astegni mail's role: users' id and email alone, the profiles' ids, what composing a message reads."""
+    assert readable_columns(conn, "astegni_mailer", "users") == {"id", "email"}
+    assert readable_columns(conn, "astegni_mailer", "student_profiles") == {"id", "user_id"}
+    assert readable_columns(conn, "astegni_mailer", "tutor_profiles") == {"id", "timezone"}
+    assert readable_columns(conn, "astegni_mailer", "parent_profiles") == set()
+    assert readable_tables(conn, "astegni_mailer") == {
+        "requested_sessions", "requested_session_students", "sessions", "astegni_events",
+        "astegni_event_cursors", "astegni_mail_refusals", "astegni_alembic_version"}
 
 
 def test_public_may_execute_no_routine_of_the_rule(conn):

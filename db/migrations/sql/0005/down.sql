@@ -2,6 +2,18 @@
 -- added or re-signed are dropped and the previous copies put back. Undoes up.sql. Only this comment
 -- when there is nothing to undo.
 
+-- ==== Email (astegni mail) undone: the refusals and the mailer's role ====
+DROP TABLE astegni_mail_refusals;
+-- Its grants here go with DROP OWNED; the role belongs to the whole server: other databases may still
+-- use it.
+DROP OWNED BY astegni_mailer;
+DO $$
+BEGIN
+    DROP ROLE astegni_mailer;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    RAISE NOTICE 'role astegni_mailer kept: other databases still use it';
+END
+$$;
 -- ==== Calendar feeds ====
 DROP INDEX IF EXISTS sessions_tutor_starts_at;
 DROP INDEX requested_session_students_student_idx;

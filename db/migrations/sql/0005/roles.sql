@@ -13,3 +13,27 @@ GRANT EXECUTE ON FUNCTION astegni_calendar_feed(bytea), astegni_calendar_changed
     TO astegni_app, astegni_admin;
 GRANT EXECUTE ON FUNCTION astegni_calendar_link(text, integer, bytea),
     astegni_revoke_calendar_links(text, integer) TO astegni_admin;
+-- ==== Email (astegni mail): astegni_mailer, the one role that reads addresses ====
+-- The worker emailing students and parents about the rule's events. It alone reads users.email (and
+-- users.id, to join on): astegni_app never may, so that a web app's login cannot list addresses.
+-- Nothing else of users (names, password hashes, phones) nor of the profiles but their ids; it writes
+-- only its own cursor and its refusals. astegni_admin may read the refusals.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'astegni_mailer') THEN
+        CREATE ROLE astegni_mailer NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO astegni_mailer;
+GRANT SELECT ON astegni_alembic_version, astegni_events, sessions, requested_sessions,
+    requested_session_students TO astegni_mailer;
+GRANT SELECT, INSERT, UPDATE ON astegni_event_cursors TO astegni_mailer;
+GRANT SELECT (id, timezone) ON tutor_profiles TO astegni_mailer;
+GRANT SELECT (id, user_id) ON student_profiles TO astegni_mailer;
+GRANT SELECT (id, email) ON users TO astegni_mailer;
+GRANT SELECT, INSERT, UPDATE ON astegni_mail_refusals TO astegni_mailer;
+GRANT SELECT ON astegni_mail_refusals TO astegni_admin;
+-- Who a request enrols, as the rule reads it (the sessions query and the recipients call these).
+GRANT EXECUTE ON FUNCTION astegni_request_student(integer, text, integer),
+    astegni_request_students(requested_sessions) TO astegni_mailer;

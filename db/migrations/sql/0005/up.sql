@@ -28,3 +28,15 @@ CREATE INDEX requested_sessions_requester_idx ON requested_sessions (requester_i
 CREATE INDEX requested_session_students_student_idx ON requested_session_students (student_profile_id);
 -- A tutor's feed lists by tutor and start (also the tutor's listings' index: IF NOT EXISTS, one index).
 CREATE INDEX IF NOT EXISTS sessions_tutor_starts_at ON sessions (tutor_id, starts_at);
+-- ==== Email (astegni mail): the recipients the mailer could not reach, and why ====
+-- One row per event and recipient refused by the SMTP server, or skipped for having no address (user_id
+-- NULL: a student profile with no user; address NULL: no email). Written again, never duplicated, when
+-- an event is mailed a second time (a restart before its cursor moved).
+CREATE TABLE astegni_mail_refusals (
+    event_id bigint NOT NULL REFERENCES astegni_events (id) ON DELETE CASCADE,
+    user_id integer,
+    address text,
+    reason text NOT NULL,
+    refused_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT astegni_mail_refusals_recipient_key UNIQUE NULLS NOT DISTINCT (event_id, user_id, address)
+);
