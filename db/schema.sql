@@ -843,3 +843,6 @@ CREATE TABLE astegni_extensions (
 
 -- Why a session was cancelled by the rule: 'request_cancelled', 'series_ended', 'rescheduled', 'time_off'.
 ALTER TABLE sessions ADD COLUMN cancelled_reason text;
+
+-- ==== A tutor's sessions by time (revision 0005): what every listing by tutor and time reads ====
+CREATE INDEX sessions_tutor_starts_at ON sessions (tutor_id, starts_at);
