@@ -17,7 +17,7 @@ import astegni.ical
 from astegni.cli import app
 from astegni.migrations import downgrade
 from astegni.migrations import upgrade as migrate
-from tests.support import ROOT, Factory, doc_block, held_open, scalar, waiting
+from tests.support import ADOPTING, ROOT, Factory, doc_block, held_open, scalar, waiting
 from tests.test_psql_guide import seed
 
 INDEX = "sessions_tutor_starts_at"
@@ -49,9 +49,10 @@ def test_upgrade_builds_it_and_downgrade_drops_it(at_0004):
     assert index_state(conn) is None
 
 
-def test_one_built_ahead_concurrently_is_adopted(at_0004):
+def test_one_built_ahead_concurrently_as_adopting_md_says_is_adopted(at_0004):
     url, conn = at_0004
-    conn.execute(f"CREATE INDEX CONCURRENTLY {INDEX} ON public.sessions (tutor_id, starts_at)")
+    conn.execute(doc_block(ADOPTING, "sql", f"-- {INDEX}, built ahead of revision 0005 (outside a"
+                                            " transaction, while the app runs)"))
     built = index_state(conn)
     migrate(url)
     assert index_state(conn) == built  # the same index, not built again
