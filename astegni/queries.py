@@ -106,6 +106,9 @@ RETURNING event_id
 """
 
 # Sessions matching every filter given; a student's are those of the requests enrolling them (as the rule).
+# Each filter is an index's: a tutor's by (tutor_id, starts_at), a request's or a student's by
+# (request_id, session_date) of the student's requests, a course's by enrolled_courses_id; none reads the
+# whole table.
 SESSIONS = """
 SELECT s.id, s.request_id, s.enrolled_courses_id AS course_id, s.tutor_id, t.timezone,
        s.session_date, s.starts_at, s.ends_at, coalesce(s.status, 'scheduled') AS status,
@@ -113,13 +116,14 @@ SELECT s.id, s.request_id, s.enrolled_courses_id AS course_id, s.tutor_id, t.tim
        coalesce(s.updated_at AT TIME ZONE 'UTC', s.starts_at) AS updated_at  -- the app's naive UTC stamp
 FROM sessions AS s
 JOIN tutor_profiles AS t ON t.id = s.tutor_id
-LEFT JOIN requested_sessions AS r ON r.id = s.request_id
 WHERE (%(tutor_id)s::integer IS NULL OR s.tutor_id = %(tutor_id)s)
   AND (%(request_id)s::integer IS NULL OR s.request_id = %(request_id)s)
   AND (%(course_id)s::integer IS NULL OR s.enrolled_courses_id = %(course_id)s)
   AND (%(student_id)s::integer IS NULL
-       OR astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
-          = %(student_id)s)
+       OR s.request_id = ANY (ARRAY(  -- a few requests, looked up first: their sessions by index
+           SELECT r.id FROM requested_sessions AS r
+           WHERE astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
+                 = %(student_id)s)))
   AND (%(start)s::timestamptz IS NULL OR s.starts_at >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR s.starts_at < %(end)s)
 ORDER BY s.starts_at, s.id

@@ -1,6 +1,7 @@
-"""The seven figures of the rule's first budgets, the extension of series (8) and the acceptances that
-wait behind it (9). Each builds its own databases from a seeded template, interleaves the subject with
-its floor round by round (the machine is shared and noisy) and keeps medians."""
+"""The seven figures of the rule's first budgets, the extension of series (8), the acceptances that
+wait behind it (9), and those of tutors with nothing to make while it runs (10). Each builds its own
+databases from a seeded template, interleaves the subject with its floor round by round (the machine
+is shared and noisy) and keeps medians."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Sizes:
     concurrent: int  # figure 6: accepts per concurrency phase
     rounds: int  # interleaved repetitions of the bulk figures
     series: int  # figure 8: live series extended by a week
+    idle_series: int  # figure 10: live series, one tutor's in ten with sessions to make
 
 
 @dataclass
@@ -624,6 +626,73 @@ def extension_waits(server: Server, sizes: Sizes) -> Figure:
                    "the extension's runs: " + ", ".join(ms(t) for t in runs)])
 
 
+# Series made by the floor's statements (no session: the extension makes only what is ahead of the
+# marker), their markers at the tutor's horizon now, but one tutor's in ten a week short; and one
+# pending Saturday request per tutor, at an hour its series leaves free.
+IDLE = """
+ALTER TABLE requested_sessions DISABLE TRIGGER USER;
+""" + ";\n".join([workload.ACCEPT.format(where=PENDING), workload.ENROL.format(where="r.status = 'accepted'"),
+                  workload.COURSES.format(where="r.status = 'accepted'"),
+                  workload.SERIES.format(where="r.status = 'accepted'")]) + """;
+ALTER TABLE requested_sessions ENABLE TRIGGER USER;
+UPDATE series SET made_until = made_until - interval '7 days' WHERE tutor_id % 10 = 0;
+""" + BEHIND[BEHIND.index("INSERT INTO requested_sessions"):]
+
+
+def idle_extension(server: Server, sizes: Sizes) -> Figure:
+    """10. Acceptances while CALL astegni_extend_series() runs over idle_series series of which one
+    tutor's in ten has a week to make, the rest only their marker to move: the longest wait of an
+    acceptance of a tutor with nothing to make vs the same acceptances with no extension running."""
+    template = seeded(server, sizes.idle_series, mixed=False)
+    with server.connect(template) as conn:
+        conn.execute(IDLE)
+        conn.execute("VACUUM ANALYZE")
+        pending = {busy: [int(str(r)) for (r,) in conn.execute(
+            f"SELECT id FROM requested_sessions WHERE {PENDING} AND (tutor_id %% 10 = 0) = %s"
+            " ORDER BY md5(id::text)", [busy]).fetchall()] for busy in (False, True)}
+    during: dict[bool, list[float]] = {False: [], True: []}
+    alone: list[float] = []
+    runs: list[float] = []
+    made: list[tuple[object, ...]] = []
+    for _ in range(sizes.rounds):
+        name = server.create(template)
+        url = server.database_url(name)
+        done = threading.Event()
+
+        def extend(url: str = url, done: threading.Event = done) -> None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                runs.append(timed(partial(astegni.extend, conn)))
+                made.append(one(conn, "SELECT sum(series_grown)::int, sum(sessions_made)::int, count(*)::int"
+                                      " FROM astegni_extensions"))
+            done.set()
+
+        extending = threading.Thread(target=extend)
+        extending.start()
+        busy = threading.Thread(target=lambda url=url, done=done: during[True].extend(
+            _accepts(url, pending[True], done)))
+        busy.start()
+        during[False] += _accepts(url, pending[False], done)
+        busy.join()
+        extending.join()
+        server.drop(name)
+        name = server.create(template)
+        alone += _accepts(server.database_url(name), pending[False][:len(during[False])], None)
+        server.drop(name)
+    worst, usual = max(during[False], default=0.0), max(alone, default=0.0)
+    grown, sessions, batches = made[-1]
+    return Figure(10, f"Longest wait of an acceptance of a tutor with nothing to make while the extension"
+                      f" runs over {sizes.idle_series:,} series", ms(worst), ms(usual), worst / usual,
+                  "≤ 1.5", worst / usual <= 1.5,
+                  [f"{len(during[False])} acceptances of tutors whose series have nothing to make, "
+                   f"{len(during[True])} of tutors with a week to make (at the same time, on another "
+                   f"connection), while CALL astegni_extend_series() ran; beside them, as many with no "
+                   f"extension running",
+                   "the extension's runs: " + ", ".join(ms(t) for t in runs) + f" ({batches} batches,"
+                   f" {grown:,} series grown, {sessions:,} sessions made, the other markers moved)",
+                   f"tutors with sessions to make: max {ms(max(during[True], default=0.0))}, "
+                   f"p99 {ms(p99(during[True]))}; with nothing to make: p99 {ms(p99(during[False]))}"])
+
+
 ALL: dict[int, Callable[[Server, Sizes], Figure | list[Figure]]] = {
     1: bulk, 2: single, 4: other_updates, 5: expansion, 6: concurrency, 7: growth, 8: extension,
-    9: extension_waits}
+    9: extension_waits, 10: idle_extension}

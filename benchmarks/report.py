@@ -41,6 +41,12 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
   batch of about 200 series, each locking only its own tutors) while one client accepts those
   requests one by one, tutors in random order, until the extension ends: the p99 of those accepts,
   budget 100 ms, beside the p99 of as many accepts with no extension running.
+- **Acceptances of tutors with nothing to make** (figure 10): `--idle-series` Monday/Wednesday/Friday
+  series written by the floor's statements, their markers at the horizon, but one tutor's in ten a
+  week short, and one pending Saturday request per tutor. While `CALL astegni_extend_series()` runs,
+  one client accepts the requests of tutors with nothing to make (their series only have their marker
+  moved, without the tutor's lock) and another those of tutors with a week to make: the longest of
+  the former, budget 1.5x the longest of as many accepts with no extension running.
 - **Workload**: ten requests per tutor, each at its own hour (no clashes), two packages per tutor,
   four time zones; a third each of recurring Monday/Wednesday/Friday (24 sessions), recurring
   Tuesday/Thursday (16) and 20 specific dates (20). Single accepts and the extension use
@@ -52,8 +58,9 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
 - **Growth** is shown beside the floor's `INSERT` of the same sessions in the same two databases:
   what the bigger indexes cost any insert.
 - **Options**: sizes (`--requests`, `--rows`, `--growth-rows`, `--accepts`, `--concurrent`,
-  `--rounds`, `--series`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE` (repeatable) to measure a
-  change to db/functions before migrating it; a quick or patched run writes only with `--output`.
+  `--rounds`, `--series`, `--idle-series`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE`
+  (repeatable) to measure a change to db/functions before migrating it; a quick or patched run
+  writes only with `--output`.
 """
 
 
@@ -84,7 +91,7 @@ def markdown(figures: Sequence[Figure], *, version: str, machine: str, sizes: Si
         f"- Sizes: {sizes.requests:,} requests (bulk), {sizes.rows:,} rows (other updates), "
         f"{sizes.growth_rows:,} sessions (growth), {sizes.accepts} single accepts, "
         f"{sizes.concurrent} accepts per concurrency phase, {sizes.series:,} series (extension), "
-        f"{sizes.rounds} rounds",
+        f"{sizes.idle_series:,} series (figure 10), {sizes.rounds} rounds",
         f"- PostgreSQL: {version}",
         f"- Machine: {machine}",
         "",

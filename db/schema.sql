@@ -855,6 +855,9 @@ CREATE TABLE astegni_extensions (
 -- Why a session was cancelled by the rule: 'request_cancelled', 'series_ended', 'rescheduled', 'time_off'.
 ALTER TABLE sessions ADD COLUMN cancelled_reason text;
 
+-- ==== A tutor's sessions by time (revision 0005): what every listing by tutor and time reads ====
+CREATE INDEX sessions_tutor_starts_at ON sessions (tutor_id, starts_at);
+
 -- ==== Calendar feeds (revision 0005): links of students, parents and tutors (docs/calendar.md) ====
 
 -- A link's token is random and given out once, in its URL; only its SHA-256 is kept, so this table
@@ -880,5 +883,3 @@ CREATE INDEX astegni_calendar_links_owner_idx ON astegni_calendar_links (owner_k
 CREATE INDEX requested_sessions_requester_idx ON requested_sessions (requester_id)
     WHERE requester_type = 'student' AND requested_to_id IS NULL;
 CREATE INDEX requested_session_students_student_idx ON requested_session_students (student_profile_id);
--- A tutor's feed (and the tutor's listings) by tutor and start.
-CREATE INDEX sessions_tutor_starts_at ON sessions (tutor_id, starts_at);

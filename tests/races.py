@@ -7,6 +7,9 @@ transaction the caller opened and ends. A case races two of them:
 - "held": A runs in a transaction left open; B starts on a second connection and must be seen waiting
   on a lock A holds (pg_blocking_pids); meanwhile an acceptance of another tutor completes without
   waiting on either; then A commits and B finishes. The database must equal the serial order A;B.
+  When A holds B up by neither the tutor's lock nor the series row (`Operation.holds_up`: the
+  extension moving a marker with nothing to make takes no tutor's lock), B must instead finish
+  without waiting while A is open, and the database equal A;B or B;A.
 - "random": A and B start together after small seeded delays, with no hold. The database must equal
   one of the serial orders.
 - "timeout": as held, but A stays open past the rule's lock timeout: B must give up with
@@ -175,13 +178,22 @@ def prepare(conn: psycopg.Connection[Any], calendar: Calendar) -> Start:
 @dataclass(frozen=True)
 class Operation:
     """One way of booking or freeing the tutor's time: `run` does it on a connection, in the
-    transaction open there."""
+    transaction open there. `tutor_lock`: it takes the tutor's lock; `series_row`: it locks the series'
+    row (a reschedule, an end, the extension moving a marker)."""
 
     name: str
     run: Callable[[psycopg.Connection[Any], Start], object]
+    tutor_lock: bool = True
+    series_row: bool = False
 
     def __str__(self) -> str:
         return self.name
+
+    def holds_up(self, other: Operation) -> bool:
+        """Whether `other` waits while this operation's transaction is open: for the tutor's lock, or
+        for the series row, which only an operation that also takes the tutor's lock waits for (the
+        extension moving a marker without it skips a row that is held)."""
+        return other.tutor_lock and (self.tutor_lock or (self.series_row and other.series_row))
 
 
 def statement(conn: psycopg.Connection[Any], query: str, *params: Any) -> None:
@@ -202,12 +214,13 @@ OPERATIONS: tuple[Operation, ...] = (
     # Tuesday and Saturday from week 0 on: the Monday frees the dates request's slot, the Saturday
     # takes its other one.
     Operation("reschedule", lambda c, s: astegni.reschedule(
-        c, s.series, s.monday, days=["Tuesday", "Saturday"], tutor_id=s.tutor)),
+        c, s.series, s.monday, days=["Tuesday", "Saturday"], tutor_id=s.tutor), series_row=True),
     # Tuesday and Thursday two hours later, from week 1 on: its Tuesdays are another pattern's.
     Operation("retime", lambda c, s: astegni.reschedule(
         c, s.series, s.day(1, 1), days=["Tuesday", "Thursday"], start_time=s.at(2), end_time=s.at(3),
-        tutor_id=s.tutor)),
-    Operation("end", lambda c, s: astegni.end_series(c, s.series, s.day(1, 3), "exams", tutor_id=s.tutor)),
+        tutor_id=s.tutor), series_row=True),
+    Operation("end", lambda c, s: astegni.end_series(c, s.series, s.day(1, 3), "exams", tutor_id=s.tutor),
+              series_row=True),
     # Friday of week 1 to Tuesday of week 2: across the series' end.
     Operation("time off added", lambda c, s: astegni.add_time_off(
         c, s.tutor, s.midnight(1, 5), s.midnight(2, 2), "holiday")),
@@ -216,7 +229,14 @@ OPERATIONS: tuple[Operation, ...] = (
         c, "UPDATE tutor_time_off SET during = tstzrange(%s, %s) WHERE id = %s",
         s.midnight(2, 4), s.midnight(2, 6), s.time_off)),
     Operation("time off removed", lambda c, s: astegni.remove_time_off(c, s.time_off, tutor_id=s.tutor)),
-    Operation("extension", lambda c, s: statement(c, "SELECT astegni_extend_series_at(now())")),
+    Operation("extension", lambda c, s: statement(c, "SELECT astegni_extend_series_at(now())"),
+              series_row=True),
+    # As at 20 minutes after the moment the series' marker was pulled back to: its new horizon adds no
+    # occurrence (the series' times are hours from the wall clock's), so only its marker moves, under
+    # the series row's lock, without the tutor's.
+    Operation("extension, nothing to make", lambda c, s: statement(
+        c, "SELECT astegni_extend_series_at(now() - interval '14 days' + interval '20 minutes')"),
+              tutor_lock=False, series_row=True),
     Operation("zone change", lambda c, s: statement(
         c, "UPDATE tutor_profiles SET timezone = %s WHERE id = %s", NEW_ZONE, s.tutor)),
     # On the Thursday of week 0, at the Tue/Thu request's time.
@@ -534,10 +554,14 @@ class Matrix:
         return label, snap, broken
 
     def held(self, a: Operation, b: Operation) -> Case:
-        """A in a transaction left open, B seen waiting on a lock, another tutor's acceptance
+        """A in a transaction left open, B seen waiting on a lock (or, when A does not hold B up,
+        finished without waiting: the database is then A;B's or B;A's), another tutor's acceptance
         completed, then A committed and B finished."""
         start = self.fresh()
-        case = Case("held", a, b, orders=[self.serial(start, a, b)])
+        orders = [self.serial(start, a, b)]
+        if not a.holds_up(b):
+            orders.append(self.serial(start, b, a, "B;A"))
+        case = Case("held", a, b, orders=orders)
         first, side, one = self._hold(case, start)
         case.other_tutor = self._other_tutor(start)
         one = commit(first, one)
@@ -580,6 +604,17 @@ class Matrix:
         side.start()
         deadline = time.monotonic() + PATIENCE
         holder = [first.info.backend_pid]
+        if not case.a.holds_up(case.b) and case.mode == "held":
+            while side.is_alive() and time.monotonic() < deadline:
+                if _blocked(monitor, side.pid, holder):
+                    case.problems.append(f"B ({case.b}) waited on a lock of A ({case.a}), which holds"
+                                         " up neither its tutor's lock nor its series row")
+                    break
+                time.sleep(0.002)
+            else:
+                if side.is_alive():
+                    case.problems.append(f"B ({case.b}) did not finish while A ({case.a}) was open")
+            return first, side, one
         case.waited = _blocked(monitor, side.pid, holder)
         while not case.waited and side.is_alive() and time.monotonic() < deadline:
             time.sleep(0.002)

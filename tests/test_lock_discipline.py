@@ -184,3 +184,76 @@ def test_the_reasons_of_an_end_and_a_time_off_are_bounded(conn):
     assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND status = 'scheduled'",
                   request) == 24
     assert scalar(conn, "SELECT count(*) FROM tutor_time_off") == 0
+
+
+def idle_series(conn: Conn, f: Factory, tutor: int, weekday_ahead: int) -> tuple[int, dt.datetime]:
+    """An accepted series of the tutor on one weekday, at an hour 12 hours from the wall clock's (no
+    run minutes later crosses it): the weekday of the marker's day `weekday_ahead` days on. Its marker."""
+    wall: dt.datetime = scalar(conn, "SELECT now() AT TIME ZONE %s", BERLIN)
+    hour = dt.time((wall.hour + 12) % 24)
+    marker = wall + dt.timedelta(weeks=8)
+    day = (marker.date() + dt.timedelta(days=weekday_ahead)).strftime("%A")
+    request = f.request(tutor, f.student()[0], schedule_type="recurring", days=[day], start_time=hour,
+                        end_time=(dt.datetime.combine(wall.date(), hour) + dt.timedelta(hours=1)).time())
+    astegni.accept(conn, request)
+    return request, scalar(conn, "SELECT made_until FROM series WHERE request_id = %s", request)
+
+
+def test_an_acceptance_of_a_tutor_with_nothing_to_make_never_waits_for_a_held_extension_batch(
+        conn, db_url, logins):
+    """A batch holds the locks of the tutors it makes sessions for, not of those whose series only
+    have their marker moved: their acceptances go through while it is open (one that waited would be
+    refused after the lock timeout, 2 s, the batch being held past it, as the busy tutor's is)."""
+    f = Factory(conn)
+    busy, idle = f.tutor(BERLIN), f.tutor(BERLIN)
+    pull_back(conn, series(conn, f, busy))
+    quiet, marker = idle_series(conn, f, idle, 4)  # the horizon an hour on adds none of its weekday
+    busy_request = f.request(busy, f.student()[0], schedule_type="recurring", days=["Tuesday"])
+    idle_request = f.request(idle, f.student()[0], schedule_type="recurring", days=["Tuesday"])
+    with psycopg.connect(as_login(db_url, logins["scheduler"])) as job, psycopg.connect(db_url) as app:
+        [(grown,)] = job.execute("SELECT series_grown FROM astegni_extend_step(0, 200)").fetchall()
+        assert grown == 1  # the busy tutor's series
+        assert astegni.accept(app, idle_request).sessions_created == 8
+        app.commit()
+        with pytest.raises(RetryableConflict):
+            astegni.accept(app, busy_request)
+        app.rollback()
+        job.commit()
+    assert scalar(conn, "SELECT made_until FROM series WHERE request_id = %s", quiet) > marker
+
+
+def test_a_marker_moved_without_the_tutors_lock_never_passes_a_reschedule_in_flight(conn, db_url):
+    """A reschedule holds the series row: the extension leaves its marker where it is (it reads the
+    old pattern, with nothing to make), and the next run makes what the new pattern put there."""
+    f = Factory(conn)
+    tutor = f.tutor(BERLIN)
+    request, marker = idle_series(conn, f, tutor, 4)
+    day_after = marker.date() + dt.timedelta(days=1)  # past the day the reschedule makes up to
+    with psycopg.connect(db_url) as a:
+        astegni.reschedule(a, request, tutor_today(conn, BERLIN) + dt.timedelta(days=1),
+                           days=[day_after.strftime("%A")], tutor_id=tutor)
+        conn.execute("SELECT astegni_extend_series_at(now() + interval '2 days')")  # not waiting
+        assert scalar(conn, "SELECT made_until FROM series WHERE request_id = %s", request) == marker
+        a.commit()
+    record("races", 1)
+    conn.execute("SELECT astegni_extend_series_at(now() + interval '2 days')")
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND session_date = %s",
+                  request, day_after) == 1
+
+
+def test_a_reschedule_waits_for_a_marker_being_moved_and_makes_up_to_it(conn, db_url):
+    """The extension holds the row of a series whose marker it moved: a reschedule waits for it, then
+    reads the new marker and makes the new pattern's occurrences up to it."""
+    f = Factory(conn)
+    tutor = f.tutor(BERLIN)
+    request, marker = idle_series(conn, f, tutor, 4)
+    day_after = marker.date() + dt.timedelta(days=1)
+    error = held_open(
+        db_url, lambda a: a.execute("SELECT astegni_extend_series_at(now() + interval '2 days')"),
+        lambda b: astegni.reschedule(b, request, tutor_today(conn, BERLIN) + dt.timedelta(days=1),
+                                     days=[day_after.strftime("%A")], tutor_id=tutor))
+    record("races", 1)
+    assert error is None
+    assert scalar(conn, "SELECT made_until FROM series WHERE request_id = %s", request) > marker
+    assert scalar(conn, "SELECT count(*) FROM sessions WHERE request_id = %s AND session_date = %s",
+                  request, day_after) == 1

@@ -4,7 +4,7 @@
 -- is before the tutor's today, else at the first extension after it. One 'ended' event. Returns the
 -- number of sessions cancelled. Ending again earlier cuts more; on the same date changes nothing.
 -- p_tutor_id, when given, scopes it to that tutor's requests (as astegni_accept); the tutor's lock is
--- taken before anything is read (astegni_claim_request).
+-- taken before anything is read (astegni_claim_request), then the series row's.
 -- Raises AS001, AS005 (no last date, or one out of range; a reason over 2,000 characters), AS014 (not
 -- a series), AS015 (it already ends earlier), 55P03 and 40001 (retry).
 CREATE OR REPLACE FUNCTION public.astegni_end_series(p_request_id integer, p_last_date date, p_reason text,
@@ -24,6 +24,9 @@ BEGIN
         'Give the date of the series'' last session (or the day before the first one it drops).');
     PERFORM public.astegni_check_text('reason', p_reason, jsonb_build_object('request_id', p_request_id));
     PERFORM public.astegni_claim_request(p_request_id, p_tutor_id, true);
+    -- The series row too, before it is read: the extension moves the marker of a series with nothing
+    -- to make under this row's lock alone (astegni_on_extension), deciding on its last date.
+    PERFORM FROM public.series AS s WHERE s.request_id = p_request_id FOR NO KEY UPDATE;
     v_series := public.astegni_series_of(p_request_id);
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = v_series.tutor_id;
     IF v_series.last_date <= p_last_date THEN

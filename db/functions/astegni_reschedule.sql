@@ -5,8 +5,8 @@
 -- from that date dropped; the request row takes the new days and times, the patterns it has had kept
 -- in series_patterns (the first as of the acceptance date); one 'rescheduled' event. All or nothing.
 -- p_tutor_id, when given, scopes it to that tutor's requests (as astegni_accept). The tutor's lock is
--- taken in a statement of its own before anything is read (astegni_claim_request), so that a change
--- that waited decides on, and writes over, what the previous holder committed.
+-- taken in a statement of its own before anything is read (astegni_claim_request), then the series
+-- row's, so that a change that waited decides on, and writes over, what the previous holder committed.
 -- SECURITY DEFINER: the app may reschedule without rights on sessions.
 -- Raises AS001, AS005, AS014, AS015 (see the plan), AS007 (a clash under conflict_policy 'fail'), 55P03
 -- and 40001 (retry).
@@ -31,6 +31,10 @@ DECLARE
     v_last timestamptz;
 BEGIN
     PERFORM public.astegni_claim_request(p_request_id, p_tutor_id, true);
+    -- The series row too, before its marker is read: the extension moves the marker of a series with
+    -- nothing to make under this row's lock alone (astegni_on_extension), and must not move it past
+    -- what this change makes.
+    PERFORM FROM public.series AS s WHERE s.request_id = p_request_id FOR NO KEY UPDATE;
     SELECT q.* INTO r FROM public.requested_sessions AS q WHERE q.id = p_request_id;
     SELECT t.timezone INTO v_zone FROM public.tutor_profiles AS t WHERE t.id = r.tutor_id;
     v_from := greatest(p_from, (now() AT TIME ZONE v_zone)::date);

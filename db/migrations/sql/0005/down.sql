@@ -15,7 +15,8 @@ EXCEPTION WHEN dependent_objects_still_exist THEN
 END
 $$;
 -- ==== Calendar feeds ====
-DROP INDEX IF EXISTS sessions_tutor_starts_at;
 DROP INDEX requested_session_students_student_idx;
 DROP INDEX requested_sessions_requester_idx;
 DROP TABLE astegni_calendar_links;
+-- ==== A tutor's sessions by time: the index every listing by tutor and time reads ====
+DROP INDEX public.sessions_tutor_starts_at;

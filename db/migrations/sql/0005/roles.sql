@@ -37,3 +37,7 @@ GRANT SELECT ON astegni_mail_refusals TO astegni_admin;
 -- Who a request enrols, as the rule reads it (the sessions query and the recipients call these).
 GRANT EXECUTE ON FUNCTION astegni_request_student(integer, text, integer),
     astegni_request_students(requested_sessions) TO astegni_mailer;
+-- ==== The extension locks only tutors with sessions to make ====
+-- astegni_extension_work is re-signed (it says what each row needs): granted as before.
+REVOKE EXECUTE ON FUNCTION astegni_extension_work(timestamptz, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION astegni_extension_work(timestamptz, integer, integer) TO astegni_app, astegni_admin;

@@ -1,6 +1,37 @@
 -- Revision 0005, before its functions are installed: the DDL they need (tables, columns, types,
 -- constraints). Only this comment when there is none.
 
+-- ==== A tutor's sessions by time: the index every listing by tutor and time reads ====
+-- An operator may have built it ahead with CREATE INDEX CONCURRENTLY (docs/adopting.md): one of this
+-- name and definition is adopted as it is; one that differs, or a failed concurrent build (INVALID),
+-- stops the upgrade by name rather than being used or built over.
+DO $$
+DECLARE
+    v_index regclass := to_regclass('public.sessions_tutor_starts_at');
+    v_definition text;
+    v_valid boolean;
+BEGIN
+    IF v_index IS NULL THEN
+        CREATE INDEX sessions_tutor_starts_at ON public.sessions (tutor_id, starts_at);
+        RETURN;
+    END IF;
+    SELECT pg_get_indexdef(i.indexrelid), i.indisvalid INTO v_definition, v_valid
+    FROM pg_index AS i WHERE i.indexrelid = v_index;
+    IF v_definition IS DISTINCT FROM
+            'CREATE INDEX sessions_tutor_starts_at ON public.sessions USING btree (tutor_id, starts_at)' THEN
+        RAISE EXCEPTION 'public.sessions_tutor_starts_at exists but is not the index revision 0005 makes: %',
+            coalesce(v_definition, 'not an index')
+            USING HINT = 'Drop it (DROP INDEX CONCURRENTLY public.sessions_tutor_starts_at), or build it as '
+                         'CREATE INDEX CONCURRENTLY sessions_tutor_starts_at ON public.sessions '
+                         '(tutor_id, starts_at), and upgrade again.';
+    END IF;
+    IF NOT v_valid THEN
+        RAISE EXCEPTION 'index public.sessions_tutor_starts_at is INVALID (a CREATE INDEX CONCURRENTLY that failed)'
+            USING HINT = 'Drop it (DROP INDEX CONCURRENTLY public.sessions_tutor_starts_at), build it again '
+                         'CONCURRENTLY, and upgrade again.';
+    END IF;
+END
+$$;
 -- ==== Calendar feeds: subscription links, one per student, parent or tutor (docs/calendar.md) ====
 
 -- A link's token is random and given out once, in its URL; only its SHA-256 is kept, so this table
@@ -26,8 +57,6 @@ CREATE INDEX astegni_calendar_links_owner_idx ON astegni_calendar_links (owner_k
 CREATE INDEX requested_sessions_requester_idx ON requested_sessions (requester_id)
     WHERE requester_type = 'student' AND requested_to_id IS NULL;
 CREATE INDEX requested_session_students_student_idx ON requested_session_students (student_profile_id);
--- A tutor's feed lists by tutor and start (also the tutor's listings' index: IF NOT EXISTS, one index).
-CREATE INDEX IF NOT EXISTS sessions_tutor_starts_at ON sessions (tutor_id, starts_at);
 -- ==== Email (astegni mail): the recipients the mailer could not reach, and why ====
 -- One row per event and recipient refused by the SMTP server, or skipped for having no address (user_id
 -- NULL: a student profile with no user; address NULL: no email). Written again, never duplicated, when
