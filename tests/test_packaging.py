@@ -216,10 +216,10 @@ def test_an_apps_pytest_loads_the_plugin_without_the_testing_extra(app_venv, tmp
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("PYTHONPATH", "ASTEGNI_TEST_DATABASE_URL", "PYTEST_ADDOPTS")}
 
-    def pytest_run(**variables: str) -> str:
-        result = subprocess.run([app_venv / "bin" / "python", "-m", "pytest", "-p", "no:cacheprovider"],
-                                cwd=tmp_path, env={**environment, **variables}, capture_output=True,
-                                text=True, timeout=300)
+    def pytest_run(*args: str, **variables: str) -> str:
+        command = [app_venv / "bin" / "python", "-m", "pytest", "-p", "no:cacheprovider", *args]
+        result = subprocess.run(command, cwd=tmp_path, env={**environment, **variables},
+                                capture_output=True, text=True, timeout=300)
         return result.stdout
 
     hint = ("astegni.testing: no test server: ASTEGNI_TEST_DATABASE_URL is not set; testcontainers is not"
@@ -229,6 +229,8 @@ def test_an_apps_pytest_loads_the_plugin_without_the_testing_extra(app_venv, tmp
     assert alone.splitlines().count(hint) == 3, alone  # the header, and each test that needs a database
     assert "1 passed, 2 errors" in alone
     assert "3 passed" in pytest_run(ASTEGNI_TEST_DATABASE_URL=server_url)
+    # Named as well (-p astegni.testing, as the project's own pytest options do): loaded once.
+    assert "3 passed" in pytest_run("-p", "astegni.testing", ASTEGNI_TEST_DATABASE_URL=server_url)
 
 
 # ---- an app's own Alembic history beside this project's -------------------------------------------

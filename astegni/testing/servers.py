@@ -42,10 +42,10 @@ class Choice:
     def describe(self) -> str:
         """One line for pytest's header."""
         if self.kind == "url":
+            # The URL as given, unless it holds a password: not shown.
             params = conninfo_to_dict(self.target)
-            if "password" in params:
-                params["password"] = "***"
-            where = f"the server at {URL_VARIABLE} ({make_conninfo('', **params)})"
+            shown = self.target if "password" not in params else make_conninfo(self.target, password="***")
+            where = f"the server at {URL_VARIABLE} ({shown})"
         elif self.kind == "testcontainers":
             where = f"a testcontainers PostgreSQL ({self.target})"
         elif self.kind == "embedded":
