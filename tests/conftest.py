@@ -1,55 +1,30 @@
-"""The test server: ASTEGNI_TEST_DATABASE_URL, else a testcontainers PostgreSQL when Docker answers,
-else an embedded PostgreSQL. Migrated once into a template database; each test gets a fresh clone."""
+"""The project's tests run on astegni.testing, the plugin an app's tests use: its server
+(ASTEGNI_TEST_DATABASE_URL, else testcontainers when Docker answers and has the image, else an embedded
+PostgreSQL), its template migrated once, and a fresh clone per test. The fixtures below name them as the
+tests do, and add the project's own: empty and baseline databases, the live copy, logins."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine
 
 from astegni import adopt
 from astegni.database import engine as make_engine
-from astegni.embedded import start as start_embedded
 from astegni.migrations import FROZEN_DIR
-from tests.support import migrate, url_for_database
-
-
-def _docker_answers() -> bool:
-    try:
-        import docker
-
-        docker.from_env(timeout=3).ping()
-    except Exception:
-        return False
-    return True
+from astegni.testing import database, fresh_database
+from tests.support import url_for_database
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def server_url(astegni_server: str) -> str:
     """A URL of the server, connected to its maintenance database."""
-    if url := os.environ.get("ASTEGNI_TEST_DATABASE_URL"):
-        yield url
-    elif _docker_answers():
-        from testcontainers.postgres import PostgresContainer
-
-        with PostgresContainer("postgres:16-alpine", driver=None) as container:
-            yield container.get_connection_url()
-    else:
-        # Short and under the temp directory: the server's socket lives in it (~100 characters).
-        parent = Path(tempfile.mkdtemp(prefix="astg-", dir=tempfile.gettempdir()))
-        server, url = start_embedded(parent / "pg", keep=False)
-        yield url
-        server.cleanup()
-        shutil.rmtree(parent, ignore_errors=True)
+    return astegni_server
 
 
 def admin(server_url: str) -> psycopg.Connection:
@@ -57,55 +32,37 @@ def admin(server_url: str) -> psycopg.Connection:
 
 
 @pytest.fixture(scope="session")
-def template_db(server_url: str) -> Iterator[str]:
+def template_db(astegni_template: str) -> str:
     """A database migrated to head, cloned by every test."""
-    name = f"astegni_tpl_{uuid.uuid4().hex[:8]}"
-    with admin(server_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    migrate(url_for_database(server_url, name), "head")
-    yield name
-    with admin(server_url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _fresh_database(server_url: str, template: str | None) -> Iterator[str]:
-    name = f"astegni_t_{uuid.uuid4().hex[:10]}"
-    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    with admin(server_url) as conn:
-        conn.execute(create)
-    yield url_for_database(server_url, name)
-    with admin(server_url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    return astegni_template
 
 
 @pytest.fixture
-def db_url(server_url: str, template_db: str) -> Iterator[str]:
+def db_url(astegni_url: str) -> str:
     """A fresh database at head, for this test alone."""
-    yield from _fresh_database(server_url, template_db)
+    return astegni_url
 
 
 @pytest.fixture
 def empty_db_url(server_url: str) -> Iterator[str]:
     """A fresh empty database (no migrations), for migration tests."""
-    yield from _fresh_database(server_url, None)
+    with fresh_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture
 def baseline_db_url(server_url: str) -> Iterator[str]:
     """A fresh database made by revision 0001's up.sql alone, not versioned: the baseline itself."""
-    for url in _fresh_database(server_url, None):
+    with fresh_database(server_url) as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute((FROZEN_DIR / "0001" / "up.sql").read_text())
         yield url
 
 
 @pytest.fixture
-def conn(db_url: str) -> Iterator[psycopg.Connection]:
+def conn(astegni_conn: psycopg.Connection) -> psycopg.Connection:
     """An autocommit psycopg connection to the test's database."""
-    with psycopg.connect(db_url, autocommit=True) as connection:
-        yield connection
+    return astegni_conn
 
 
 @pytest.fixture
@@ -140,24 +97,26 @@ def load_live_copy(url: str) -> None:
 def adopted(server_url: str) -> Iterator[str]:
     """A live copy brought to the baseline and resolved by the SQL `astegni db adopt --sql` writes, given
     a shared booking, and upgraded with --apply: cloned by each test."""
-    name = f"astegni_adopted_{uuid.uuid4().hex[:8]}"
-    url = url_for_database(server_url, name)
-    with admin(server_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    load_live_copy(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(adopt.inspect(url).sql)
-        conn.execute(SHARED_BOOKING)
-    adopt.apply(url)
-    yield name
-    with admin(server_url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with database(server_url, prefix="astegni_adopted") as name:
+        url = url_for_database(server_url, name)
+        load_live_copy(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(adopt.inspect(url).sql)
+            conn.execute(SHARED_BOOKING)
+        adopt.apply(url)
+        yield name
 
 
 @pytest.fixture
 def adopted_db(server_url: str, adopted: str) -> Iterator[str]:
     """A fresh adopted live copy at head, for this test alone."""
-    yield from _fresh_database(server_url, adopted)
+    with fresh_database(server_url, adopted) as url:
+        yield url
+
+
+# The password of the tests' logins: servers that ask for one over TCP (a container's, as the official
+# image configures it) let them in too.
+LOGIN_PASSWORD = "astegni-test-login"
 
 
 # Adversaries: logins that are only a member of astegni_app (or astegni_admin, astegni_scheduler,
@@ -173,8 +132,8 @@ def logins(server_url: str, template_db: str) -> Iterator[dict[str, str]]:
              "nobody": f"astg_nobody_{suffix}"}
     with admin(server_url) as conn:
         for key in ("app", "admin", "scheduler", "mailer"):
-            conn.execute(f"CREATE ROLE {names[key]} LOGIN IN ROLE astegni_{key}")
-        conn.execute(f"CREATE ROLE {names['nobody']} LOGIN")
+            conn.execute(f"CREATE ROLE {names[key]} LOGIN PASSWORD '{LOGIN_PASSWORD}' IN ROLE astegni_{key}")
+        conn.execute(f"CREATE ROLE {names['nobody']} LOGIN PASSWORD '{LOGIN_PASSWORD}'")
     yield names
     with admin(server_url) as conn:
         for name in names.values():
@@ -182,10 +141,10 @@ def logins(server_url: str, template_db: str) -> Iterator[dict[str, str]]:
 
 
 def as_login(url: str, user: str) -> str:
-    """The same database, as another login."""
+    """The same database, as another login (of the tests' password)."""
     params = conninfo_to_dict(url)
     params["user"] = user
-    params.pop("password", None)
+    params["password"] = LOGIN_PASSWORD
     return make_conninfo("", **params)
 
 

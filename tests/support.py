@@ -1,10 +1,9 @@
-"""Helpers shared by the test modules: migrations, URLs, a small factory of rows, and the queries,
+"""Helpers shared by the test modules: migrations, URLs, the plugin's factory of rows, and the queries,
 dates and checks more than one module uses."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import threading
 import time
@@ -22,12 +21,14 @@ from astegni.database import url_for_database
 from astegni.errors import AstegniError, translate
 from astegni.migrations import alembic_config, downgrade, execute_sql_files, sql_files, sql_object
 from astegni.migrations import upgrade as migrate
+from astegni.testing.factory import ADDIS_ABABA, Factory
 
 __all__ = [
     "ADDIS_ABABA",
     "ADOPTING",
     "APP_CREATE_SESSION",
     "APP_RESCHEDULE",
+    "APP_TESTS",
     "BERLIN",
     "MON_WED_FRI",
     "NOTHING",
@@ -63,8 +64,6 @@ __all__ = [
 # The checkout: its docs/ and db/schema.sql (the installed package's SQL is astegni.migrations.DB_DIR).
 ROOT = Path(__file__).resolve().parent.parent
 ADOPTING = ROOT / "docs" / "adopting.md"
-# The tutors' default zone, as in tutor_profiles.timezone.
-ADDIS_ABABA = "Africa/Addis_Ababa"
 BERLIN = "Europe/Berlin"
 MON_WED_FRI: dict[str, Any] = {"schedule_type": "recurring", "days": ["Monday", "Wednesday", "Friday"]}
 SESSION_COLUMNS = "session_date, start_time, end_time, duration, starts_at, ends_at, topics"
@@ -114,70 +113,35 @@ def doc_bookings() -> str:
     return str(namespace["BOOKINGS"])
 
 
+# An app's test module on astegni.testing's fixtures alone: the README's example, and a parent's booking
+# on a database of its own.
+APP_TESTS = doc_block(ROOT / "README.md", "python", "# test_booking.py: an app's test on astegni.testing")
+APP_TESTS += '''
+
+def test_a_parent_books_for_the_child_on_a_database_of_its_own(astegni_url, astegni_factory):
+    import psycopg
+
+    tutor, parent, child = astegni_factory.tutor(), astegni_factory.parent(), astegni_factory.student()
+    request = astegni_factory.request(tutor, parent, requested_to_id=child.profile_id,
+                                      schedule_type="recurring", days=["Tuesday"])
+    with psycopg.connect(astegni_url) as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)  # none of the first test's
+        astegni.accept(conn, request)
+    with psycopg.connect(astegni_url) as conn:
+        assert conn.execute("SELECT student_id FROM enrolled_students").fetchall() == [(child.profile_id,)]
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (8,)
+
+
+def test_the_apps_own_logic_needs_no_server():
+    assert sorted(["Tuesday", "Monday"]) == ["Monday", "Tuesday"]
+'''
+
+
 def scalar(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
     """The first column of the query's first row."""
     row = conn.execute(query, params).fetchone()
     assert row is not None
     return row[0]
-
-
-class Factory:
-    """Makes users, tutors, students, packages and requests with plain SQL."""
-
-    def __init__(self, conn: psycopg.Connection[Any]):
-        self.conn = conn
-
-    def _id(self, query: str, *params: Any) -> int:
-        return int(scalar(self.conn, query, *params))
-
-    def user(self) -> int:
-        """A new user's id (the app's users need an email and a password hash)."""
-        return self._id("INSERT INTO users (email, password_hash)"
-                        " VALUES (gen_random_uuid() || '@example.test', 'x') RETURNING id")
-
-    def tutor(self, timezone: str = ADDIS_ABABA) -> int:
-        """A new tutor profile (of a new user) in timezone."""
-        return self._id("INSERT INTO tutor_profiles (user_id, timezone) VALUES (%s, %s) RETURNING id",
-                        self.user(), timezone)
-
-    def student(self) -> tuple[int, int]:
-        """(user id, student profile id)."""
-        user = self.user()
-        return user, self._id("INSERT INTO student_profiles (user_id) VALUES (%s) RETURNING id", user)
-
-    def package(self, tutor: int, *, rate: str = "25.00", courses: list[int] | None = None) -> int:
-        """A new 'Mathematics' package of the tutor, at rate per hour, teaching courses."""
-        return self._id(
-            "INSERT INTO tutor_packages (tutor_id, name, hourly_rate, course_ids)"
-            " VALUES (%s, 'Mathematics', %s, %s) RETURNING id",
-            tutor, rate, courses if courses is not None else [1, 2])
-
-    def pending(self, timezone: str = ADDIS_ABABA, **fields: Any) -> int:
-        """A pending request by a new student to a new tutor in timezone, for tests that need no other
-        row of theirs."""
-        tutor = self.tutor(timezone)
-        user, _ = self.student()
-        return self.request(tutor, user, **fields)
-
-    def request(self, tutor: int, student_user: int, **fields: Any) -> int:
-        """A pending request by a student; jsonb fields given as Python lists are encoded."""
-        values: dict[str, Any] = {
-            "tutor_id": tutor, "requester_id": student_user, "requester_type": "student",
-            "start_time": dt.time(10, 0), "end_time": dt.time(11, 0),
-        }
-        values.update(fields)
-        if "package_id" not in values:  # enrolled_students.package_id is NOT NULL: a request names one
-            values["package_id"] = self.package(tutor)
-        for key in ("days", "specific_dates", "months", "year_range"):
-            if key in values and values[key] is not None and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key])
-        columns = ", ".join(values)
-        placeholders = ", ".join(f"%({k})s" for k in values)
-        row = self.conn.execute(
-            f"INSERT INTO requested_sessions ({columns}) VALUES ({placeholders}) RETURNING id", values
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
 
 
 def next_year(conn: psycopg.Connection[Any]) -> int:

@@ -20,8 +20,9 @@ from fastapi.security import OAuth2PasswordBearer
 from psycopg import sql
 from pydantic import BaseModel
 
+from astegni.testing import fresh_database
 from tests.asgi import serving
-from tests.conftest import _fresh_database, admin, as_login
+from tests.conftest import LOGIN_PASSWORD, admin, as_login
 from tests.support import ADOPTING, doc_block, request_row, scalar, url_for_database
 
 BOOKING = "# session_request_endpoints.py: the booking statement"
@@ -74,8 +75,10 @@ def logins_and_template(server_url: str, adopted: str) -> Iterator[tuple[Logins,
     template = f"astegni_owned_{suffix}"
     owner, app_only = sql.Identifier(logins.owner), sql.Identifier(logins.app_only)
     with admin(server_url) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(owner))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE astegni_app").format(app_only))
+        password = sql.Literal(LOGIN_PASSWORD)
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(owner, password))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE astegni_app").format(app_only,
+                                                                                        password))
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(template),
                                                                      sql.Identifier(adopted)))
     try:
@@ -92,7 +95,8 @@ def logins_and_template(server_url: str, adopted: str) -> Iterator[tuple[Logins,
 @pytest.fixture
 def live_db(server_url: str, logins_and_template: tuple[Logins, str]) -> Iterator[str]:
     """A fresh copy for this test alone (a superuser's URL: the test looks and grants as one)."""
-    yield from _fresh_database(server_url, logins_and_template[1])
+    with fresh_database(server_url, logins_and_template[1]) as url:
+        yield url
 
 
 @dataclass

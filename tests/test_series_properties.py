@@ -35,7 +35,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import _fresh_database
+from astegni.testing import fresh_database
 from tests.reference import (
     MONTHS,
     WEEKDAYS,
@@ -69,9 +69,8 @@ SERIES_ERRORS = {"AS005": "InvalidSchedule", "AS014": "NotASeries", "AS015": "Se
 @pytest.fixture(scope="module")
 def series_conn(server_url: str, template_db: str) -> Iterator[psycopg.Connection[Any]]:
     """One database for the whole module: every example runs in a transaction that is rolled back."""
-    for url in _fresh_database(server_url, template_db):
-        with psycopg.connect(url) as conn:
-            yield conn
+    with fresh_database(server_url, template_db) as url, psycopg.connect(url) as conn:
+        yield conn
 
 
 def _jsonb(value: Any) -> str | None:
