@@ -76,6 +76,7 @@ HTTP_STATUS: dict[str, int] = {
     "AS014": 409,  # NotASeries: ending or rescheduling what is not an accepted recurring request
     "AS015": 409,  # SeriesEnded: rescheduling or ending past the series' last date
     "AS016": 422,  # InvalidTimeOff: time off that is empty or unbounded
+    "AS017": 422,  # InvalidEdit: a date left out or moved that is no occurrence, a bad move (field, value)
 }
 # A refusal of the rule this version does not know (a database migrated by a later one): AS0xx.
 RULE_SQLSTATE = re.compile(r"AS0[0-9A-Z]{2}")
