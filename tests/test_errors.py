@@ -25,6 +25,7 @@ from astegni.errors import (
     DatabaseError,
     ImmutableRequest,
     InconsistentSession,
+    InvalidEdit,
     InvalidPackage,
     InvalidSchedule,
     InvalidTimeOff,
@@ -227,6 +228,12 @@ def empty_time_off(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"tutor_id": tutor, "field": "during", "value": "empty"})
 
 
+def edit_of_no_occurrence(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=["2099-01-05"])
+    return (f"SELECT * FROM astegni_accept({request}, NULL, '{{2099-01-06}}')",
+            {"request_id": request, "field": "without", "value": "2099-01-06"})
+
+
 CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS001", RequestNotFound, not_found),
     ("AS002", AlreadyResponded, accepted_twice),
@@ -250,6 +257,7 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS014", NotASeries, pending_is_not_a_series),
     ("AS015", SeriesEnded, series_ended_later),
     ("AS016", InvalidTimeOff, empty_time_off),
+    ("AS017", InvalidEdit, edit_of_no_occurrence),
 ]
 IDS = [f"{code}-{setup.__name__}" for code, _, setup in CASES]
 
