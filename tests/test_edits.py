@@ -13,6 +13,7 @@ import pytest
 
 import astegni
 from astegni.errors import AlreadyResponded, InvalidEdit, ScheduleConflict
+from tests.conftest import as_login
 from tests.support import (
     ADDIS_ABABA,
     BERLIN,
@@ -226,3 +227,16 @@ def test_python_edits_name_their_dates_and_times(conn):
         astegni.accept(conn, request, moves={day: ("15:00", "16:00")})  # type: ignore[dict-item]
     # The same date given twice is one edit.
     assert astegni.accept(conn, request, without=[day, day]).sessions_created == 23
+
+
+def test_the_apps_role_accepts_with_edits_but_writes_no_edit_itself(conn, db_url, logins):
+    _, tutor, request = series(conn)
+    dates = [r.session_date for r in astegni.preview(conn, request)]
+    with psycopg.connect(as_login(db_url, logins["app"]), autocommit=True) as app:
+        assert len(astegni.preview(app, request, without=[dates[0]])) == len(dates)
+        result = astegni.accept(app, request, tutor_id=tutor, without=[dates[0]],
+                                moves={dates[1]: (THREE, FOUR)})
+        assert result.sessions_created == len(dates) - 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("INSERT INTO acceptance_edits (request_id, session_date) VALUES (%s, %s)",
+                        (request, dates[2]))
