@@ -12,7 +12,7 @@ CREATE TABLE acceptance_edits (
     session_date date NOT NULL,
     start_time time,
     end_time time,
-    staged_by xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    staged_by bigint NOT NULL DEFAULT txid_current(),
     PRIMARY KEY (request_id, session_date),
     CHECK ((start_time IS NULL) = (end_time IS NULL))
 );

@@ -22,7 +22,7 @@ BEGIN
     FROM (SELECT e.request_id,
                  array_agg(ROW(e.session_date, e.start_time, e.end_time)::public.astegni_edit) AS edits
           FROM public.acceptance_edits AS e
-          WHERE e.request_id = ANY (p_ids) AND e.staged_by = pg_current_xact_id()
+          WHERE e.request_id = ANY (p_ids) AND e.staged_by = txid_current()
           GROUP BY e.request_id) AS e
     JOIN public.requested_sessions AS r ON r.id = e.request_id
     ORDER BY r.id;

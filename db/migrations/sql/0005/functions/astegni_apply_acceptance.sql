@@ -24,7 +24,7 @@ DECLARE
 BEGIN
     SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
     v_edited := ARRAY(SELECT DISTINCT e.request_id FROM public.acceptance_edits AS e
-                      WHERE e.request_id = ANY (p_ids) AND e.staged_by = pg_current_xact_id());
+                      WHERE e.request_id = ANY (p_ids) AND e.staged_by = txid_current());
 
     WITH req AS (
         SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, t.timezone,
@@ -107,7 +107,7 @@ BEGIN
             shape.window_start, shape.window_end) AS o
         LEFT JOIN public.acceptance_edits AS e
           ON shape.edited AND e.request_id = shape.id AND e.session_date = o.session_date
-         AND e.staged_by = pg_current_xact_id()
+         AND e.staged_by = txid_current()
         CROSS JOIN LATERAL public.astegni_edit_occurrence(
             o.session_date, o.starts_at, o.ends_at, o.duration, o.skip_reason, (shape.schedule).start_time,
             (shape.schedule).end_time, e.request_id IS NOT NULL, e.start_time, e.end_time, shape.timezone,
