@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from astegni import queries
 from astegni.connection import Conn, Row
-from astegni.operation import Operation, one, run
+from astegni.operation import NO_MOVES, Moves, Operation, edits, one, run
 
 # Why an occurrence was not created, in words: the keys are the values of skipped_occurrences.reason
 # (its CHECK constraint), of Skipped.reason and of a preview's or a reschedule's skip.
@@ -24,6 +25,7 @@ SKIP_REASONS = {
     "dst_gap": "a DST change skips that time",
     "conflict": "the tutor teaches another course then",
     "time_off": "the tutor is on time off then",
+    "tutor_edit": "the tutor left it out when accepting",
 }
 
 
@@ -141,22 +143,28 @@ class Cancellation:
         return cls(**row)
 
 
-def _request(request_id: int, *, tutor_id: int | None = None) -> dict[str, Any]:
-    return {"request_id": request_id, "tutor_id": tutor_id}
+def _acceptance(request_id: int, *, tutor_id: int | None = None, without: Iterable[dt.date] = (),
+                moves: Moves = NO_MOVES) -> dict[str, Any]:
+    return {"request_id": request_id, "tutor_id": tutor_id, **edits(without, moves)}
 
 
 def _response(request_id: int, *, reason: str | None = None, tutor_id: int | None = None) -> dict[str, Any]:
     return {"request_id": request_id, "reason": reason, "tutor_id": tutor_id}
 
 
-ACCEPT = Operation(queries.ACCEPT, _request, one(Acceptance.from_row))
+ACCEPT = Operation(queries.ACCEPT, _acceptance, one(Acceptance.from_row))
 REJECT = Operation(queries.REJECT, _response, one(Rejection.from_row))
 CANCEL = Operation(queries.CANCEL, _response, one(Cancellation.from_row))
 
 
-def accept(conn: Conn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
-    """Accepts a pending request (only tutor_id's own when given) and reports what was made."""
-    return run(conn, ACCEPT, request_id, tutor_id=tutor_id)
+def accept(conn: Conn, request_id: int, *, tutor_id: int | None = None, without: Iterable[dt.date] = (),
+           moves: Moves = NO_MOVES) -> Acceptance:
+    """Accepts a pending request (only tutor_id's own when given) and reports what was made. The tutor
+    may edit it in the same step: the occurrences on the dates of `without` are left out (skipped,
+    reason 'tutor_edit': never made later), and each date of `moves` is moved to its (start, end)
+    wall-clock times that day, clash-checked like any other; `astegni.preview` with the same edits shows
+    exactly what this makes."""
+    return run(conn, ACCEPT, request_id, tutor_id=tutor_id, without=without, moves=moves)
 
 
 def reject(conn: Conn, request_id: int, *, reason: str | None = None,

@@ -16,12 +16,12 @@ is retried only on an autocommit psycopg connection, as in the sync API (astegni
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from astegni import feeds
 from astegni.accept import ACCEPT, CANCEL, REJECT, Acceptance, Cancellation, Rejection
-from astegni.operation import run_async
+from astegni.operation import NO_MOVES, Moves, run_async
 from astegni.preview import PREVIEW, PreviewRow
 from astegni.series import (
     ADD_TIME_OFF,
@@ -44,9 +44,10 @@ __all__ = ["accept", "add_time_off", "calendar_changed", "calendar_feed", "cance
            "remove_time_off", "reschedule", "revoke_calendar_links"]
 
 
-async def accept(conn: AsyncConn, request_id: int, *, tutor_id: int | None = None) -> Acceptance:
+async def accept(conn: AsyncConn, request_id: int, *, tutor_id: int | None = None,
+                 without: Iterable[dt.date] = (), moves: Moves = NO_MOVES) -> Acceptance:
     """`astegni.accept`, awaited."""
-    return await run_async(conn, ACCEPT, request_id, tutor_id=tutor_id)
+    return await run_async(conn, ACCEPT, request_id, tutor_id=tutor_id, without=without, moves=moves)
 
 
 async def reject(conn: AsyncConn, request_id: int, *, reason: str | None = None,
@@ -61,9 +62,10 @@ async def cancel(conn: AsyncConn, request_id: int, *, reason: str | None = None,
     return await run_async(conn, CANCEL, request_id, reason=reason, tutor_id=tutor_id)
 
 
-async def preview(conn: AsyncConn, request_id: int) -> list[PreviewRow]:
+async def preview(conn: AsyncConn, request_id: int, *, without: Iterable[dt.date] = (),
+                  moves: Moves = NO_MOVES) -> list[PreviewRow]:
     """`astegni.preview`, awaited."""
-    return await run_async(conn, PREVIEW, request_id)
+    return await run_async(conn, PREVIEW, request_id, without=without, moves=moves)
 
 
 async def extend(conn: AsyncConn) -> Extension:

@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -392,11 +393,43 @@ def moment(value: str) -> dt.datetime:
         raise typer.BadParameter(f"no such {what}: {value}") from None
 
 
+@dataclass(frozen=True)
+class Move:
+    """An occurrence moved to other times of its own day."""
+
+    day: dt.date
+    start: dt.time
+    end: dt.time
+
+
+def move(value: str) -> Move:
+    """An occurrence moved on its own day: YYYY-MM-DD=HH:MM-HH:MM (its date, the new start and end)."""
+    day, equals, times = value.partition("=")
+    start, dash, end = times.partition("-")
+    if not (equals and dash and DATE_SHAPE.fullmatch(day)):
+        raise typer.BadParameter(f"{value!r} is not a move {DATE}=HH:MM-HH:MM")
+    try:
+        return Move(date(day), dt.time.fromisoformat(start), dt.time.fromisoformat(end))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: {start!r} or {end!r} is not a time HH:MM") from None
+
+
 # ---- responses ---------------------------------------------------------------------------------
 
 TutorOption = Annotated[int | None, typer.Option("--tutor", help="Act as this tutor (profile id):"
                                                  " another tutor's request or time off is not found.")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Told to the student.")]
+WithoutOption = Annotated[list[dt.date] | None, typer.Option(
+    "--without", parser=date, metavar=DATE,
+    help="Leave out the occurrence on this date (repeat for more): never made, not even later.")]
+MoveOption = Annotated[list[Move] | None, typer.Option(
+    "--move", parser=move, metavar=f"{DATE}=HH:MM-HH:MM",
+    help="Move the occurrence on this date to these times of its day (repeat for more).")]
+
+
+def _edits(without: list[dt.date] | None, moves: list[Move] | None) -> dict[str, Any]:
+    """The edits as astegni.accept and astegni.preview take them."""
+    return {"without": without or [], "moves": {m.day: (m.start, m.end) for m in moves or []}}
 
 
 def _record(title: str, fields: dict[str, Any]) -> None:
@@ -409,14 +442,16 @@ def _record(title: str, fields: dict[str, Any]) -> None:
 
 
 @app.command()
-def accept(ctx: typer.Context, request_id: int, tutor: TutorOption = None,
-           database_url: UrlOption = None) -> None:
-    """Accepts a pending request: the database creates its sessions.
+def accept(ctx: typer.Context, request_id: int, tutor: TutorOption = None, without: WithoutOption = None,
+           moves: MoveOption = None, database_url: UrlOption = None) -> None:
+    """Accepts a pending request: the database creates its sessions, less the occurrences left out
+    (--without), with those moved (--move) at their new times; `astegni preview` with the same options
+    shows what it makes.
 
-    Example: astegni accept 42 --tutor 7
+    Example: astegni accept 42 --tutor 7 --without 2027-01-11 --move 2027-01-13=15:00-16:00
     """
     with _connect(_url(ctx, database_url)) as conn:
-        result = astegni.accept(conn, request_id, tutor_id=tutor)
+        result = astegni.accept(conn, request_id, tutor_id=tutor, **_edits(without, moves))
         conn.commit()
         zone = _request_zone(conn, request_id)
     _record(f"Request {request_id} accepted", {
@@ -464,13 +499,15 @@ def cancel(ctx: typer.Context, request_id: int, reason: ReasonOption = None,
 
 
 @app.command()
-def preview(ctx: typer.Context, request_id: int, database_url: UrlOption = None) -> None:
-    """Shows what accepting a pending request now would do; writes nothing.
+def preview(ctx: typer.Context, request_id: int, without: WithoutOption = None, moves: MoveOption = None,
+            database_url: UrlOption = None) -> None:
+    """Shows what accepting a pending request now (with the same --without and --move) would do; writes
+    nothing.
 
-    Example: astegni preview 42
+    Example: astegni preview 42 --without 2027-01-11
     """
     with _connect(_url(ctx, database_url)) as conn:
-        rows = astegni.preview(conn, request_id)
+        rows = astegni.preview(conn, request_id, **_edits(without, moves))
         zone = _request_zone(conn, request_id)
     table = Table(title=f"Request {request_id} if accepted now (times in {zone})",
                   title_justify="left")

@@ -227,6 +227,15 @@ class InvalidTimeOff(AstegniError):
         return self._id("time_off_id")
 
 
+class InvalidEdit(AstegniError):
+    """An edit of an acceptance or its preview that cannot apply: a date left out or moved that is not
+    one of the request's occurrences, a move to times no session may have, a date both left out and
+    moved, moves not written as {date: {start_time, end_time}} (`field` without or moves, `value` the
+    date or the bad text)."""
+
+    sqlstate = "AS017"
+
+
 class CalendarOwnerNotFound(NotFound):
     """A calendar link asked for an owner that does not exist: no such student, parent or tutor
     profile (`field` owner_id), or an owner kind that is none of those (`field` owner_kind)."""
@@ -272,7 +281,7 @@ BY_SQLSTATE: dict[str, type[AstegniError]] = {
     for cls in (RequestNotFound, AlreadyResponded, InvalidTransition, NoStudent, InvalidSchedule,
                 TooManySessions, ScheduleConflict, SettingsLocked, InvalidTimezone,
                 InconsistentSession, SessionDateTaken, InvalidPackage, ImmutableRequest, NotASeries,
-                SeriesEnded, InvalidTimeOff, CalendarOwnerNotFound)
+                SeriesEnded, InvalidTimeOff, InvalidEdit, CalendarOwnerNotFound)
     if cls.sqlstate
 }
 # Deadlock and serialization failure: PostgreSQL says a retry is safe at once.

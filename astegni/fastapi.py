@@ -8,10 +8,12 @@ and the same answers for the rule's refusals raised anywhere else in the app.
 `tutor_id` and `connection` are the app's own FastAPI dependencies: the current tutor's profile id
 (`tutor_profiles.id`, an int, or None for a user who is not a tutor: 403, as the old endpoint answered),
 and a psycopg `Connection` or `AsyncConnection` (returned or yielded). The body is
-`{"status": "accepted" | "rejected", "rejected_reason": ...}`. `on_accepted(conn, acceptance)`, when
-given, runs on that connection after the rule accepted and before the commit (a function on a
-Connection, a coroutine function on an AsyncConnection): what it writes is committed with the
-acceptance, and if it raises, the acceptance is rolled back whole.
+`{"status": "accepted" | "rejected", "rejected_reason": ...}`, and an acceptance may carry the tutor's
+edits: `"without": ["YYYY-MM-DD", ...]` (occurrences left out) and
+`"moves": {"YYYY-MM-DD": {"start_time": "HH:MM", "end_time": "HH:MM"}}` (single occurrences moved).
+`on_accepted(conn, acceptance)`, when given, runs on that connection after the rule accepted and before
+the commit (a function on a Connection, a coroutine function on an AsyncConnection): what it writes is
+committed with the acceptance, and if it raises, the acceptance is rolled back whole.
 
 A success is committed and answered with the old endpoint's body, byte for byte (`success`, `message`,
 `request_id`, `status`, `responded_at`, and for an acceptance `agreed_price`, `sessions_created`,
@@ -46,7 +48,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from psycopg.pq import TransactionStatus
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -56,7 +58,7 @@ from astegni.accept import accept as accept_sync
 from astegni.accept import reject as reject_sync
 from astegni.errors import AstegniError, RetryableConflict, from_database
 
-__all__ = ["CALENDAR_PATH", "HTTP_STATUS", "PATH", "OnAccepted", "StatusUpdate", "calendar_router",
+__all__ = ["CALENDAR_PATH", "HTTP_STATUS", "PATH", "Move", "OnAccepted", "StatusUpdate", "calendar_router",
            "install_exception_handlers", "router"]
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ HTTP_STATUS: dict[str, int] = {
     "AS014": 409,  # NotASeries: ending or rescheduling what is not an accepted recurring request
     "AS015": 409,  # SeriesEnded: rescheduling or ending past the series' last date
     "AS016": 422,  # InvalidTimeOff: time off that is empty or unbounded
+    "AS017": 422,  # InvalidEdit: a date left out or moved that is no occurrence, a bad move (field, value)
     "AS020": 404,  # CalendarOwnerNotFound: a calendar link for no such student, parent or tutor
 }
 # A refusal of the rule this version does not know (a database migrated by a later one): AS0xx.
@@ -111,11 +114,33 @@ Answer = tuple[int, dict[str, Any], dict[str, str]]
 Handler = Callable[[Request, Any], Any]
 
 
+class Move(BaseModel):
+    """An occurrence moved to other times of its own day, on the tutor's wall clock."""
+
+    start_time: dt.time
+    end_time: dt.time
+
+
 class StatusUpdate(BaseModel):
-    """The PATCH body, as the old endpoint took it; `rejected_reason` is ignored on acceptance."""
+    """The PATCH body, as the old endpoint took it; `rejected_reason` is ignored on acceptance. An
+    acceptance may also leave out occurrences (`without`, their dates) and move single ones (`moves`),
+    as astegni.accept does."""
 
     status: Literal["accepted", "rejected"]
     rejected_reason: str | None = None
+    without: list[dt.date] = Field(default_factory=list)
+    moves: dict[dt.date, Move] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _edits_only_on_acceptance(self) -> "StatusUpdate":
+        if self.status == "rejected" and (self.without or self.moves):
+            raise ValueError("without and moves edit an acceptance: a rejection takes neither")
+        return self
+
+    def edits(self) -> dict[str, Any]:
+        """The edits as astegni.accept takes them."""
+        return {"without": self.without,
+                "moves": {day: (move.start_time, move.end_time) for day, move in self.moves.items()}}
 
 
 def router(*, tutor_id: Callable[..., Any], connection: Callable[..., Any],
@@ -133,7 +158,8 @@ def router(*, tutor_id: Callable[..., Any], connection: Callable[..., Any],
             403: {"description": "The user is not a tutor"},
             404: {"description": "AS001: no such request of this tutor"},
             409: {"description": "AS002 already responded, AS007 a clash, ... (HTTP_STATUS)"},
-            422: {"description": "A bad body, or AS004/AS005/AS006/AS012: the request cannot be accepted"},
+            422: {"description": "A bad body, or AS004/AS005/AS006/AS012/AS017: the request cannot be"
+                                  " accepted (with these edits)"},
             503: {"description": "A deadlock, a serialization failure, or the tutor's schedule locked past"
                                   " the rule's lock_timeout by another change: retry"},
         },
@@ -284,7 +310,7 @@ def _respond_sync(conn: psycopg.Connection[Any], request_id: int, tutor: int, up
                   on_accepted: OnAccepted | None) -> dict[str, Any]:
     try:
         if update.status == "accepted":
-            acceptance = accept_sync(conn, request_id, tutor_id=tutor)
+            acceptance = accept_sync(conn, request_id, tutor_id=tutor, **update.edits())
             if on_accepted is not None:
                 outcome = on_accepted(conn, acceptance)
                 if inspect.isawaitable(outcome):
@@ -309,7 +335,7 @@ async def _respond_async(conn: psycopg.AsyncConnection[Any], request_id: int, tu
                          update: StatusUpdate, on_accepted: OnAccepted | None) -> dict[str, Any]:
     try:
         if update.status == "accepted":
-            acceptance = await aio.accept(conn, request_id, tutor_id=tutor)
+            acceptance = await aio.accept(conn, request_id, tutor_id=tutor, **update.edits())
             if on_accepted is not None:
                 outcome = on_accepted(conn, acceptance)
                 if not inspect.isawaitable(outcome):

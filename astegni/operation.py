@@ -6,8 +6,11 @@ send the same statement with the same parameters and read the same result: they 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from astegni.connection import Conn, Row, fetch, fetch_async, fetch_committing, fetch_committing_async
@@ -18,6 +21,10 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+
+# A tutor's moves of single occurrences, in the step that accepts: date -> (start, end) on that day.
+Moves = Mapping[dt.date, tuple[dt.time, dt.time]]
+NO_MOVES: Moves = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -56,3 +63,19 @@ def each(read: Callable[[Row], T]) -> Callable[[list[Row]], list[T]]:
     def read_each(rows: list[Row]) -> list[T]:
         return [read(row) for row in rows]
     return read_each
+
+
+def edits(without: Iterable[dt.date], moves: Moves) -> dict[str, Any]:
+    """The parameters of a tutor's edits of an acceptance or its preview (astegni_edits reads them): the
+    dates left out, and each moved date's wall-clock times."""
+    left_out = list(without)
+    for day in [*left_out, *moves]:
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise TypeError(f"an occurrence is named by its date (datetime.date), not {day!r}")
+    for day, times in moves.items():
+        if (not isinstance(times, tuple) or len(times) != 2
+                or not all(isinstance(t, dt.time) for t in times)):
+            raise TypeError(f"the move of {day} is a (start, end) pair of datetime.time, not {times!r}")
+    moved = {day.isoformat(): {"start_time": start.isoformat(), "end_time": end.isoformat()}
+             for day, (start, end) in sorted(moves.items())}
+    return {"without": sorted(set(left_out)), "moves": json.dumps(moved)}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from astegni import queries
 from astegni.connection import Conn, Row
-from astegni.operation import Operation, each, run
+from astegni.operation import NO_MOVES, Moves, Operation, each, edits, run
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,15 @@ class PreviewRow:
         return cls(**row)
 
 
-def _request(request_id: int) -> dict[str, Any]:
-    return {"request_id": request_id}
+def _request(request_id: int, *, without: Iterable[dt.date] = (), moves: Moves = NO_MOVES) -> dict[str, Any]:
+    return {"request_id": request_id, **edits(without, moves)}
 
 
 PREVIEW = Operation(queries.PREVIEW, _request, each(PreviewRow.from_row))
 
 
-def preview(conn: Conn, request_id: int) -> list[PreviewRow]:
-    """One row per occurrence of a pending request; writes nothing."""
-    return run(conn, PREVIEW, request_id)
+def preview(conn: Conn, request_id: int, *, without: Iterable[dt.date] = (),
+            moves: Moves = NO_MOVES) -> list[PreviewRow]:
+    """One row per occurrence of a pending request, accepted now with the same edits as
+    `astegni.accept` takes (`without`, `moves`); writes nothing."""
+    return run(conn, PREVIEW, request_id, without=without, moves=moves)

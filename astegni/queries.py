@@ -3,14 +3,20 @@ does. Statements that take identifiers (database, column names) are psycopg `sql
 
 from psycopg import sql
 
-# Accepts a pending request (of tutor_id, when given): the rule makes its sessions; one row of what it made.
-ACCEPT = "SELECT * FROM astegni_accept(%(request_id)s::integer, %(tutor_id)s::integer)"
+# Accepts a pending request (of tutor_id, when given), with the tutor's edits (dates left out, dates moved):
+# the rule makes its sessions; one row of what it made.
+ACCEPT = """
+SELECT * FROM astegni_accept(%(request_id)s::integer, %(tutor_id)s::integer, %(without)s::date[],
+                             %(moves)s::jsonb)
+"""
 # Rejects a pending request (of tutor_id, when given) with a reason for the student.
 REJECT = "SELECT * FROM astegni_reject(%(request_id)s::integer, %(reason)s::text, %(tutor_id)s::integer)"
 # Cancels an accepted request: its sessions not yet started become 'cancelled'.
 CANCEL = "SELECT * FROM astegni_cancel(%(request_id)s::integer, %(reason)s::text, %(tutor_id)s::integer)"
-# What accepting a pending request now would do, one row per occurrence; writes nothing.
-PREVIEW = "SELECT * FROM preview_sessions(%(request_id)s::integer)"
+# What accepting a pending request now (with the same edits) would do, one row per occurrence; writes nothing.
+PREVIEW = """
+SELECT * FROM preview_sessions(%(request_id)s::integer, %(without)s::date[], %(moves)s::jsonb)
+"""
 
 # Series (docs/series.md).
 # Brings every live series to its horizon now, committing batch by batch (a procedure: outside any

@@ -713,7 +713,7 @@ CREATE TABLE skipped_occurrences (
     session_date date NOT NULL,
     starts_at timestamptz NOT NULL,
     ends_at timestamptz NOT NULL,
-    reason text NOT NULL CHECK (reason IN ('past', 'dst_gap', 'conflict', 'time_off')),
+    reason text NOT NULL CHECK (reason IN ('past', 'dst_gap', 'conflict', 'time_off', 'tutor_edit')),
     clash_session_id integer REFERENCES sessions (id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -774,6 +774,19 @@ CREATE TABLE astegni_tutor_locks (
 CREATE TYPE astegni_schedule AS (
     schedule_type text, days jsonb, specific_dates jsonb, months jsonb, year_range jsonb,
     start_time time, end_time time
+);
+
+-- An edit of one date before accepting: left out (no times) or moved to these times (0005).
+CREATE TYPE astegni_edit AS (session_date date, start_time time, end_time time);
+-- The edits astegni_accept hands to the acceptance its UPDATE triggers, in the same transaction.
+CREATE TABLE acceptance_edits (
+    request_id integer NOT NULL REFERENCES requested_sessions (id) ON DELETE CASCADE,
+    session_date date NOT NULL,
+    start_time time,
+    end_time time,
+    staged_by bigint NOT NULL DEFAULT txid_current(),
+    PRIMARY KEY (request_id, session_date),
+    CHECK ((start_time IS NULL) = (end_time IS NULL))
 );
 
 ALTER TABLE enrolled_students

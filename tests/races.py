@@ -36,7 +36,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -136,6 +136,11 @@ class Start:
         # The calendar's dates and times read as the state's own: s.monday, s.at(2), ...
         return getattr(self.calendar, name)
 
+    def edits(self) -> dict[str, Any]:
+        """The tutor's edits of the Tue/Thu request in "accept edited": week 0's Tuesday left out, week
+        1's Thursday two hours later (onto the time "retime" gives the series' Thursdays from then)."""
+        return {"without": [self.day(0, 2)], "moves": {self.day(1, 4): (self.at(2), self.at(3))}}
+
 
 def prepare(conn: psycopg.Connection[Any], calendar: Calendar) -> Start:
     """Builds a starting state (in conn's transaction, or committed on an autocommit connection)."""
@@ -210,6 +215,8 @@ def statement(conn: psycopg.Connection[Any], query: str, *params: Any) -> None:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("accept", lambda c, s: astegni.accept(c, s.recurring, tutor_id=s.tutor)),
     Operation("accept dates", lambda c, s: astegni.accept(c, s.dates, tutor_id=s.tutor)),
+    # Its edits are written (acceptance_edits) under the tutor's lock, before the request's row.
+    Operation("accept edited", lambda c, s: astegni.accept(c, s.recurring, tutor_id=s.tutor, **s.edits())),
     Operation("cancel", lambda c, s: astegni.cancel(c, s.series, reason="moved away", tutor_id=s.tutor)),
     # Tuesday and Saturday from week 0 on: the Monday frees the dates request's slot, the Saturday
     # takes its other one.
@@ -397,11 +404,15 @@ def violations(conn: psycopg.Connection[Any], start: Start) -> list[str]:
     """What breaks the invariants of series (tests/reference.py's Series and its pattern history) for
     the state's tutor: a session whose date and times, read in the tutor's zone, are not its instants;
     a live session of a series on a date, or at a time, its applying pattern does not
-    make (the session moved by hand excepted); two live sessions of one request on one date; two live
-    sessions of the tutor's different courses overlapping; an occurrence the applying pattern makes up
-    to the marker (and the last date) with neither a session nor a skipped occurrence."""
+    make (the session moved by hand, and the occurrence "accept edited" moved, excepted); two live
+    sessions of one request on one date; two live sessions of the tutor's different courses overlapping;
+    an occurrence the applying pattern makes up to the marker (and the last date) with neither a session
+    nor a skipped occurrence; an edit of an acceptance left staged (acceptance_edits) after it."""
     part = start.names["request"]
-    found = [f"{part.get(r)} has {n} live sessions on {d}" for r, d, n in conn.execute(
+    found = [f"{part.get(r)}: its edit of {d} is still staged" for r, d in conn.execute(
+        "SELECT e.request_id, e.session_date FROM acceptance_edits AS e"
+        " JOIN requested_sessions AS r ON r.id = e.request_id WHERE r.tutor_id = %s", (start.tutor,))]
+    found += [f"{part.get(r)} has {n} live sessions on {d}" for r, d, n in conn.execute(
         "SELECT request_id, session_date, count(*) FROM sessions WHERE tutor_id = %s"
         " AND status IS DISTINCT FROM 'cancelled' AND request_id IS NOT NULL GROUP BY 1, 2"
         " HAVING count(*) > 1", (start.tutor,)).fetchall()]
@@ -439,6 +450,9 @@ def violations(conn: psycopg.Connection[Any], start: Start) -> list[str]:
                 continue
             pattern = pattern_on(day)
             made = occurrence(day, pattern.start, pattern.end, zone)
+            moved = start.edits()["moves"].get(day) if request == start.recurring else None
+            if moved is not None and (starts_at, ends_at) == astuple(occurrence(day, *moved, zone))[1:]:
+                continue  # the occurrence "accept edited" moved
             if day.weekday() not in pattern.weekdays or (made.starts_at, made.ends_at) != (
                     starts_at, ends_at):
                 found.append(f"{part[request]}: a live session on {day} at {_local(starts_at, zone)} is not"

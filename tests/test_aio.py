@@ -205,6 +205,22 @@ async def test_preview_equals_the_sync_preview(conn, aconn):
     assert written(conn)["sessions"] == 2  # the two booked ones: preview writes nothing
 
 
+async def test_edits_are_the_sync_apis(conn, aconn):
+    (sync_request, sync_booked), (request, booked) = mixed_request(conn), mixed_request(conn)
+    year = next_year(conn)
+    # The clash moved away from, a free date left out.
+    edits: dict[str, Any] = {"without": [dt.date(year, 2, 15)],
+                             "moves": {dt.date(year, 2, 1): (dt.time(9), dt.time(10))}}
+    expected = astegni.preview(conn, sync_request, **edits)
+    shown = await astegni.aio.preview(aconn, request, **edits)
+    assert but_ids(shown, booked) == but_ids(expected, sync_booked)
+    result = await astegni.aio.accept(aconn, request, **edits)
+    await aconn.commit()
+    assert but_ids(result, booked) == but_ids(astegni.accept(conn, sync_request, **edits), sync_booked)
+    assert (result.sessions_created, sorted(s.reason for s in result.skipped)) == (
+        2, ["dst_gap", "past", "tutor_edit"])
+
+
 def facts(error: AstegniError, request: int | None) -> tuple[Any, ...]:
     """What a refusal says, but the request it names (checked to be `request`)."""
     detail = dict(error.detail)

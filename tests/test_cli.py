@@ -414,6 +414,31 @@ def test_accept_commits_and_refusals_are_one_line(conn, db_url, seeded):
     assert_one_line_error(cli("accept", str(request), url=db_url, check=False), "error AS002")
 
 
+def test_accept_and_preview_take_the_tutors_edits(conn, db_url, seeded):
+    tutor, _, _, request = seeded
+    dates = [r.session_date for r in astegni.preview(conn, request)]
+    edits = ["--without", str(dates[0]), "--without", str(dates[1]), "--move", f"{dates[2]}=19:00-20:30"]
+    shown = cli("preview", str(request), *edits, url=db_url)
+    assert "22 create, 2 skip, 0 refuse" in shown.stdout
+    moved = rf"{dates[2]}\s*│\s*{dates[2]} 19:00 CES?T\s*│\s*{dates[2]} 20:30 CES?T\s*│\s*90\s*│\s*create"
+    assert re.search(moved, shown.stdout)
+    result = cli("accept", str(request), "--tutor", str(tutor), *edits, url=db_url)
+    assert re.search(r"sessions created\s*│\s*22", result.stdout)
+    assert result.stdout.count("tutor_edit") == 2
+    assert scalar(conn, "SELECT start_time FROM sessions WHERE request_id = %s AND session_date = %s",
+                  request, dates[2]) == dt.time(19)
+
+
+def test_a_bad_edit_is_one_line(conn, db_url, seeded):
+    _, _, _, request = seeded
+    for move in ("2027-01-13", "2027-01-13=3pm-4pm"):
+        result = cli("accept", str(request), "--move", move, url=db_url, check=False)
+        assert result.returncode == 2 and "HH:MM" in result.stderr
+    assert_one_line_error(cli("preview", str(request), "--without", "2020-01-06", url=db_url, check=False),
+                          "error AS017", "without 2020-01-06 is not one of its occurrences")
+    assert scalar(conn, "SELECT status FROM requested_sessions WHERE id = %s", request) == "pending"
+
+
 def test_accept_shows_what_was_skipped(conn, db_url, seeded):
     tutor, user, _, _ = seeded
     request = Factory(conn).request(tutor, user, schedule_type="specific_dates",

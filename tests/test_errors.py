@@ -26,6 +26,7 @@ from astegni.errors import (
     DatabaseError,
     ImmutableRequest,
     InconsistentSession,
+    InvalidEdit,
     InvalidPackage,
     InvalidSchedule,
     InvalidTimeOff,
@@ -228,6 +229,10 @@ def empty_time_off(conn: Conn) -> tuple[str, dict[str, Any]]:
             {"tutor_id": tutor, "field": "during", "value": "empty"})
 
 
+def edit_of_no_occurrence(conn: Conn) -> tuple[str, dict[str, Any]]:
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=["2099-01-05"])
+    return (f"SELECT * FROM astegni_accept({request}, NULL, '{{2099-01-06}}')",
+            {"request_id": request, "field": "without", "value": "2099-01-06"})
 def calendar_for_no_student(conn: Conn) -> tuple[str, dict[str, Any]]:
     _, student = Factory(conn).student()
     return (f"SELECT * FROM astegni_calendar_link('student', {student + 1}, sha256('token'))",
@@ -261,6 +266,7 @@ CASES: list[tuple[str, type[AstegniError], Setup]] = [
     ("AS014", NotASeries, pending_is_not_a_series),
     ("AS015", SeriesEnded, series_ended_later),
     ("AS016", InvalidTimeOff, empty_time_off),
+    ("AS017", InvalidEdit, edit_of_no_occurrence),
     ("AS020", CalendarOwnerNotFound, calendar_for_no_student),
     ("AS020", CalendarOwnerNotFound, calendar_for_no_kind),
 ]

@@ -211,6 +211,45 @@ def test_an_acceptance_answers_the_old_body_and_is_committed(api: Api, conn: Con
         minutes=1)
 
 
+def test_an_acceptance_takes_the_tutors_edits(api: Api, conn: Conn) -> None:
+    f = Factory(conn)
+    tutor = f.tutor()
+    request = f.request(tutor, f.student()[0], schedule_type="recurring", days=["Monday", "Thursday"])
+    dates = [r.session_date for r in astegni.preview(conn, request)]
+    moves = {dates[2].isoformat(): {"start_time": "15:00", "end_time": "16:30"}}
+    shown = astegni.preview(conn, request, without=[dates[0]],
+                            moves={dates[2]: (dt.time(15), dt.time(16, 30))})
+
+    response = api.patch(request, tutor, {"status": "accepted", "without": [dates[0].isoformat()],
+                                          "moves": moves})
+
+    assert api.settled() == "IDLE"
+    assert response.status_code == 200, response.text
+    assert response.json()["sessions_created"] == len(dates) - 1
+    assert conn.execute("SELECT session_date, starts_at, ends_at FROM sessions WHERE request_id = %s"
+                        " ORDER BY 1", (request,)).fetchall() == [
+        (r.session_date, r.starts_at, r.ends_at) for r in shown if r.outcome == "create"]
+    assert scalar(conn, "SELECT reason FROM skipped_occurrences WHERE request_id = %s AND session_date = %s",
+                  request, dates[0]) == "tutor_edit"
+
+
+def test_an_edit_that_cannot_apply_is_422_naming_it(api: Api, conn: Conn) -> None:
+    request = Factory(conn).pending(schedule_type="specific_dates", specific_dates=two_dates(conn))
+    tutor = request_row(conn, request)["tutor_id"]
+    day = two_dates(conn)[0][:-1] + "5"  # between the two dates
+
+    response = api.patch(request, tutor, {"status": "accepted", "without": [day]})
+
+    assert api.settled() == "IDLE"
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == {
+        "code": "AS017", "field": "without", "value": day,
+        "message": f"request {request}: without {day} is not one of its occurrences"
+                   f" ({two_dates(conn)[0]} to {two_dates(conn)[1]})"}
+    assert request_row(conn, request)["status"] == "pending"
+    assert written(conn) == NOTHING
+
+
 def test_a_zero_price_is_a_price_and_no_schedule_says_so(api: Api, conn: Conn) -> None:
     f = Factory(conn)
     tutor = f.tutor()
@@ -370,6 +409,9 @@ def test_another_tutors_package_is_422_and_stays_pending(api: Api, conn: Conn) -
     ("{request}", {"status": "maybe"}),
     ("{request}", {}),
     ("{request}", {"status": "rejected", "rejected_reason": 5}),
+    ("{request}", {"status": "rejected", "without": ["2027-01-11"]}),  # edits are an acceptance's
+    ("{request}", {"status": "accepted", "moves": {"2027-01-11": {"start_time": "15:00"}}}),
+    ("{request}", {"status": "accepted", "without": ["next Monday"]}),
     ("not-a-number", {"status": "accepted"}),
     ("2147483648", {"status": "accepted"}),  # past PostgreSQL's integer: refused before the database
 ])

@@ -34,9 +34,21 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import astegni
-from astegni.errors import AstegniError, translate
+from astegni.errors import AstegniError, ScheduleConflict, translate
 from astegni.testing import fresh_database
-from tests.reference import MONTHS, WEEKDAYS, Occurrence, Plan, Refusal, Request, expected, instant
+from tests.reference import (
+    MONTHS,
+    WEEKDAYS,
+    Occurrence,
+    Plan,
+    Refusal,
+    Request,
+    Skip,
+    expected,
+    instant,
+    judge,
+    occurrence,
+)
 from tests.reliability_report import record
 from tests.support import Factory, scalar, sessions
 
@@ -228,6 +240,164 @@ def test_acceptance_matches_reference(prop_conn: psycopg.Connection[Any], profil
     @given(data=st.data())
     def example(data: st.DataObject) -> None:
         event(check_against_reference(prop_conn, data))
+
+    example()
+
+
+# --- edits before accepting: the preview with the same edits is what the acceptance makes ----------
+
+# A preview's row and a skipped occurrence compared alike: (date, starts_at, ends_at, reason, clash).
+PreviewSkip = tuple[dt.date, dt.datetime, dt.datetime, str | None, int | None]
+
+
+def check_edits(conn: psycopg.Connection[Any], data: st.DataObject) -> str:
+    """One example: a request, the tutor's edits of its occurrences (some left out, some moved to other
+    times, now and then a date that is none of them), and, now and then, a session of another course
+    where an occurrence or a move lands; the preview with the edits must be what accepting with them
+    makes, row for row, or refuse as it refuses; without a clash, both must be the reference's plan
+    with the edits applied (tests/reference.py judges a moved occurrence as any other)."""
+    tutors, student_user = _people(conn)
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT set_config('TimeZone', %s, true)",
+                     (data.draw(st.sampled_from(CLIENT_ZONES), label="client TimeZone"),))
+        now: dt.datetime = scalar(conn, "SELECT now()").astimezone(dt.UTC)
+        zone = data.draw(st.sampled_from(ZONES), label="zone")
+        local_now = now.astimezone(ZoneInfo(zone))
+        request = data.draw(requests(zone, now), label="request")
+        policy = data.draw(st.sampled_from(["fail", "skip"]), label="conflict_policy")
+        want = expected(request, zone, now)
+        occurrences = sorted(
+            [*want.sessions, *(k.occurrence for k in want.skipped)] if isinstance(want, Plan) else [],
+            key=lambda o: o.session_date)
+        days = [o.session_date for o in occurrences]
+        some = st.lists(st.sampled_from(days), unique=True, min_size=1, max_size=4) if days else st.just(
+            [])
+        without: list[dt.date] = data.draw(some, label="without")
+        if data.draw(st.integers(0, 9)) == 9:  # none of its occurrences
+            without.append(local_now.date() + dt.timedelta(days=data.draw(st.integers(-3, 60))))
+        moved = data.draw(some, label="moved")  # now and then a date also left out
+        moved_days = [d for d in moved if d not in without or data.draw(st.integers(0, 9)) == 9]
+        moves = {day: data.draw(moved_times(local_now), label=f"move {day}") for day in moved_days}
+        request_id = Factory(conn).request(
+            tutors[zone], student_user, schedule_type=request.schedule_type,
+            days=_jsonb(request.days), specific_dates=_jsonb(request.specific_dates),
+            months=_jsonb(request.months), year_range=_jsonb(request.year_range),
+            start_time=request.start_time, end_time=request.end_time, conflict_policy=policy)
+        clash = _busy(conn, tutors[zone], zone, data, occurrences, moves, now)
+
+        shown, shown_error = _attempt(conn, lambda: astegni.preview(conn, request_id, without=without,
+                                                                    moves=moves))
+        made, made_error = _attempt(conn, lambda: astegni.accept(conn, request_id, without=without,
+                                                                 moves=moves))
+        conn.execute("SELECT set_config('TimeZone', 'UTC', true)")
+        if isinstance(made_error, ScheduleConflict):  # the preview marks the clash that refuses
+            assert shown is not None
+            first = next(r for r in shown if r.outcome == "refuse")
+            assert (first.session_date.isoformat(), first.clash_session_id) == (
+                made_error.detail["session_date"], made_error.clash_session_id)
+        elif shown_error is not None or made_error is not None:
+            assert (type(shown_error), getattr(shown_error, "field", None)) == (
+                type(made_error), getattr(made_error, "field", None)), (shown_error, made_error)
+        if made_error is not None:
+            assert conn.execute(
+                "SELECT r.status, (SELECT count(*) FROM sessions WHERE request_id = r.id),"
+                " (SELECT count(*) FROM skipped_occurrences WHERE request_id = r.id)"
+                " FROM requested_sessions AS r WHERE r.id = %s",
+                (request_id,)).fetchone() == ("pending", 0, 0)
+            return f"refused {type(made_error).__name__}"
+        assert shown is not None and made is not None
+        creates = [(r.session_date, r.starts_at, r.ends_at, r.duration)
+                   for r in shown if r.outcome == "create"]
+        skips: list[PreviewSkip] = [(r.session_date, r.starts_at, r.ends_at, r.reason, r.clash_session_id)
+                                    for r in shown if r.outcome == "skip"]
+        assert sessions(conn, request_id, "session_date, starts_at, ends_at, duration") == creates
+        assert conn.execute("SELECT session_date, starts_at, ends_at, reason, clash_session_id"
+                            " FROM skipped_occurrences WHERE request_id = %s ORDER BY session_date",
+                            (request_id,)).fetchall() == skips
+        assert made.sessions_created == len(creates)
+        moved_made = sessions(conn, request_id, "session_date, start_time, end_time")
+        assert all((start, end) == moves.get(day, (request.start_time, request.end_time))
+                   for day, start, end in moved_made)
+        if clash is None and isinstance(want, Plan):
+            edited = _edited(want, zone, now, set(without), moves)
+            assert [(o.session_date, o.starts_at, o.ends_at) for o in edited.sessions] == [
+                c[:3] for c in creates]
+            assert [(k.occurrence.session_date, k.occurrence.starts_at, k.occurrence.ends_at, k.reason)
+                    for k in edited.skipped] == [k[:4] for k in skips]
+            assert made.note == edited.note
+    kinds = {k[3] for k in skips} & {"tutor_edit", "conflict"}
+    return "accepted" + "".join(f", {kind}" for kind in sorted(kinds)) + (", moved" if moves else "")
+
+
+def moved_times(local_now: dt.datetime) -> st.SearchStrategy[tuple[dt.time, dt.time]]:
+    """The times a tutor moves an occurrence to: mostly a session of a few hours (across midnight and DST
+    changes too), now and then one too long, or any two times."""
+    start = times(local_now)
+    minutes = st.one_of(*[st.integers(1, 300)] * 19, st.integers(470, 1440))
+    lasting = st.tuples(start, minutes).map(
+        lambda p: (p[0], (dt.datetime.combine(dt.date.min, p[0]) + dt.timedelta(minutes=p[1])).time()))
+    return st.one_of(*[lasting] * 19, st.tuples(start, start))
+
+
+def _attempt(conn: psycopg.Connection[Any], call: Any) -> tuple[Any, AstegniError | None]:
+    """The call's result, or the refusal it raised (its statement undone, the transaction going on)."""
+    try:
+        with conn.transaction():
+            return call(), None
+    except AstegniError as error:
+        return None, error
+
+
+def _busy(conn: psycopg.Connection[Any], tutor: int, zone: str, data: st.DataObject,
+          occurrences: list[Occurrence], moves: dict[dt.date, tuple[dt.time, dt.time]],
+          now: dt.datetime) -> int | None:
+    """Now and then a session of another course of the tutor where an occurrence starts, at its own
+    or its moved time: the id of the clash, None when none was booked."""
+    ahead = [o for o in occurrences if o.starts_at > now + dt.timedelta(hours=1) and o.has_time]
+    if not ahead or data.draw(st.integers(0, 2)):
+        return None
+    target = data.draw(st.sampled_from(ahead), label="busy")
+    start = moves.get(target.session_date, (target.starts_at.astimezone(ZoneInfo(zone)).time(), None))[0]
+    end = (dt.datetime.combine(target.session_date, start) + dt.timedelta(minutes=30)).time()
+    if instant(target.session_date, start, ZoneInfo(zone)) <= now:
+        return None
+    f = Factory(conn)
+    other = f.request(tutor, f.student()[0], package_id=f.package(tutor), schedule_type="specific_dates",
+                      specific_dates=[target.session_date.isoformat()], start_time=start, end_time=end)
+    astegni.accept(conn, other)
+    booked: int | None = scalar(conn, "SELECT id FROM sessions WHERE request_id = %s", other)
+    return booked
+
+
+def _edited(want: Plan, zone: str, now: dt.datetime, without: set[dt.date],
+            moves: dict[dt.date, tuple[dt.time, dt.time]]) -> Plan:
+    """The reference's plan with the tutor's edits: a date left out is skipped 'tutor_edit', a moved
+    occurrence is judged at its new times."""
+    sessions_: list[Occurrence] = []
+    skipped: list[Skip] = []
+    every = sorted([*want.sessions, *(k.occurrence for k in want.skipped)], key=lambda o: o.session_date)
+    for occ in every:
+        reason = next((k.reason for k in want.skipped if k.occurrence == occ), None)
+        if occ.session_date in without:
+            reason = "tutor_edit"
+        elif occ.session_date in moves:
+            occ = occurrence(occ.session_date, *moves[occ.session_date], ZoneInfo(zone))
+            reason = judge(occ, now)
+        if reason is None:
+            sessions_.append(occ)
+        else:
+            skipped.append(Skip(occ, reason))
+    note = None if want.note == "none_ahead" else want.note
+    return Plan(tuple(sessions_), tuple(skipped), note or (None if sessions_ else "none_ahead"))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_preview_with_edits_is_what_accepting_with_them_makes(prop_conn: psycopg.Connection[Any],
+                                                               profile: str) -> None:
+    @settings(settings.get_profile(profile))
+    @given(data=st.data())
+    def example(data: st.DataObject) -> None:
+        event(check_edits(prop_conn, data))
 
     example()
 

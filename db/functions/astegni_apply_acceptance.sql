@@ -5,6 +5,8 @@
 -- refusals raised, one astegni_events row per request (and the listeners woken: astegni_notify). Called by astegni_accept_requests, once
 -- for the whole statement (p_check_clashes false: the exclusion constraint guards) or once per request in
 -- id order when a clash has to be resolved (p_check_clashes true).
+-- The tutor's edits that astegni_accept staged in this transaction (acceptance_edits, checked by
+-- astegni_accept_requests) are applied to their occurrences (astegni_edit_occurrence) and deleted.
 -- Naive timestamps of the app's tables are written in UTC (the caller pins TimeZone for their defaults).
 -- Raises AS006 and AS007 through astegni_refuse_outcome.
 CREATE OR REPLACE FUNCTION public.astegni_apply_acceptance(p_ids integer[], p_check_clashes boolean)
@@ -18,8 +20,11 @@ DECLARE
     v_weeks integer;
     v_limit integer;
     v_requests integer;
+    v_edited integer[];
 BEGIN
     SELECT s.weeks_horizon, s.session_limit INTO v_weeks, v_limit FROM public.schedule_settings AS s;
+    v_edited := ARRAY(SELECT DISTINCT e.request_id FROM public.acceptance_edits AS e
+                      WHERE e.request_id = ANY (p_ids) AND e.staged_by = txid_current());
 
     WITH req AS (
         SELECT r AS request, r.id, r.tutor_id, r.package_id, r.message, t.timezone,
@@ -34,7 +39,8 @@ BEGIN
                public.astegni_request_student(r.requested_to_id, r.requester_type, r.requester_id)
                    AS student_id,
                coalesce(r.counter_offer_price, p.hourly_rate) AS agreed_price,
-               coalesce(p.course_ids, '{}') AS course_ids
+               coalesce(p.course_ids, '{}') AS course_ids,
+               r.id = ANY (v_edited) AS edited
         FROM public.requested_sessions AS r
         JOIN public.tutor_profiles AS t ON t.id = r.tutor_id
         LEFT JOIN public.tutor_packages AS p ON p.id = r.package_id
@@ -78,28 +84,38 @@ BEGIN
         RETURNING c.id, c.tutor_id, c.package_id
     ),
     -- Each request with its course and the number of its shape: requests with the same schedule in the
-    -- same zone have the same occurrences (the window and the horizon follow from the two). Fenced
+    -- same zone have the same occurrences (the window and the horizon follow from the two); an edited
+    -- request has a shape of its own. Fenced
     -- (MATERIALIZED) so that the joins below stay hash joins: the generic plan guesses 10 requests.
     booked AS MATERIALIZED (
         SELECT req.*, course.id AS course_id,
-               dense_rank() OVER (ORDER BY req.schedule, req.timezone) AS shape_id
+               dense_rank() OVER (ORDER BY req.schedule, req.timezone,
+                                            CASE WHEN req.edited THEN req.id END) AS shape_id
         FROM req
         JOIN course ON course.tutor_id = req.tutor_id
                    AND coalesce(course.package_id, 0) = coalesce(req.package_id, 0)
     ),
-    -- Each shape expanded once (MATERIALIZED, or the planner would expand it again for every request).
+    -- Each shape expanded once (MATERIALIZED, or the planner would expand it again for every request),
+    -- an edited request's with its edits.
     occurrence AS MATERIALIZED (
-        SELECT shape.shape_id, o.*
-        FROM (SELECT DISTINCT ON (b.shape_id) b.shape_id, b.schedule, b.timezone, b.window_start,
-                     b.window_end, b.horizon
+        SELECT shape.shape_id, x.*
+        FROM (SELECT DISTINCT ON (b.shape_id) b.shape_id, b.id, b.edited, b.schedule, b.timezone,
+                     b.window_start, b.window_end, b.horizon
               FROM booked AS b) AS shape
         CROSS JOIN LATERAL public.astegni_occurrences(
             shape.schedule, shape.timezone, now(), now() AT TIME ZONE shape.timezone, shape.horizon,
             shape.window_start, shape.window_end) AS o
+        LEFT JOIN public.acceptance_edits AS e
+          ON shape.edited AND e.request_id = shape.id AND e.session_date = o.session_date
+         AND e.staged_by = txid_current()
+        CROSS JOIN LATERAL public.astegni_edit_occurrence(
+            o.session_date, o.starts_at, o.ends_at, o.duration, o.skip_reason, (shape.schedule).start_time,
+            (shape.schedule).end_time, e.request_id IS NOT NULL, e.start_time, e.end_time, shape.timezone,
+            now()) AS x
     ),
     plan AS (
-        SELECT b.id AS request_id, b.tutor_id, b.course_id, o.session_date, (b.request).start_time,
-               (b.request).end_time, o.starts_at, o.ends_at, o.duration,
+        SELECT b.id AS request_id, b.tutor_id, b.course_id, o.session_date, o.start_time, o.end_time,
+               o.starts_at, o.ends_at, o.duration,
                CASE WHEN btrim(b.message) <> '' THEN json_build_array(b.message) ELSE '[]'::json END AS topics,
                j.outcome, j.reason, j.clash_session_id
         FROM booked AS b
@@ -132,7 +148,9 @@ BEGIN
                max(plan.starts_at) FILTER (WHERE plan.outcome = 'create') AS last_starts_at,
                min(plan.session_date) FILTER (WHERE plan.outcome = 'refuse') AS clash_date,
                (array_agg(plan.clash_session_id ORDER BY plan.session_date)
-                    FILTER (WHERE plan.outcome = 'refuse'))[1] AS clash_session_id
+                    FILTER (WHERE plan.outcome = 'refuse'))[1] AS clash_session_id,
+               (array_agg(plan.start_time ORDER BY plan.session_date)
+                    FILTER (WHERE plan.outcome = 'refuse'))[1] AS clash_time
         FROM plan
         GROUP BY plan.request_id
     ),
@@ -141,7 +159,7 @@ BEGIN
     ),
     told AS MATERIALIZED (
         SELECT req.*, coalesce(o.created, 0) AS created, o.wanted, o.first_starts_at, o.last_starts_at,
-               o.clash_date, o.clash_session_id,
+               o.clash_date, o.clash_session_id, o.clash_time,
                coalesce(req.note, CASE WHEN coalesce(o.created, 0) = 0 THEN 'none_ahead' END) AS outcome_note,
                enrolled.students
         FROM req
@@ -152,6 +170,9 @@ BEGIN
         INSERT INTO public.acceptances (request_id, accepted_at, sessions_created, students_enrolled, note)
         SELECT told.id, now(), told.created, told.students, told.outcome_note
         FROM told
+    ),
+    consumed AS (
+        DELETE FROM public.acceptance_edits AS e WHERE e.request_id = ANY (v_edited)
     ),
     announced AS (
         INSERT INTO public.astegni_events (event, request_id, tutor_id, student_id, sessions,
@@ -164,7 +185,7 @@ BEGIN
     FROM told
     WHERE CASE WHEN told.wanted > v_limit OR told.clash_session_id IS NOT NULL
                THEN public.astegni_refuse_outcome(told.request, told.wanted::int, v_limit, told.timezone,
-                                                  told.clash_date, told.clash_session_id)
+                                                  told.clash_date, told.clash_session_id, told.clash_time)
                ELSE true END;
     PERFORM public.astegni_notify();
 END

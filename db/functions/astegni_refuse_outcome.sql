@@ -1,9 +1,10 @@
 -- Refuses an acceptance whose plan makes too many sessions or clashes under conflict_policy 'fail';
--- returns true when neither applies.
+-- returns true when neither applies. The clash is named by its date and start time (p_clash_time, an
+-- occurrence the tutor moved; else the request's start time).
 -- Raises AS006 (too many sessions) and AS007 (schedule conflict, naming the first clash).
 CREATE OR REPLACE FUNCTION public.astegni_refuse_outcome(
     r public.requested_sessions, p_wanted integer, p_limit integer, p_zone text,
-    p_clash_date date, p_clash_session_id integer)
+    p_clash_date date, p_clash_session_id integer, p_clash_time time DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
@@ -18,6 +19,7 @@ DECLARE
         THEN 'year_range'
         WHEN jsonb_array_length(CASE WHEN jsonb_typeof(r.months) = 'array' THEN r.months END) > 0 THEN 'months'
         ELSE 'days' END;
+    v_time text := to_char(coalesce(p_clash_time, r.start_time), 'HH24:MI');
 BEGIN
     IF p_wanted > p_limit THEN
         PERFORM public.astegni_raise('AS006',
@@ -29,9 +31,9 @@ BEGIN
     IF p_clash_session_id IS NOT NULL THEN
         PERFORM public.astegni_raise('AS007',
             format('request %s clashes on %s at %s (%s) with session %s',
-                   r.id, p_clash_date, to_char(r.start_time, 'HH24:MI'), p_zone, p_clash_session_id),
+                   r.id, p_clash_date, v_time, p_zone, p_clash_session_id),
             jsonb_build_object('request_id', r.id, 'session_date', p_clash_date,
-                               'start_time', to_char(r.start_time, 'HH24:MI'), 'timezone', p_zone,
+                               'start_time', v_time, 'timezone', p_zone,
                                'clash_session_id', p_clash_session_id),
             'Move or cancel the clashing session, or set the request''s conflict_policy to ''skip''.');
     END IF;

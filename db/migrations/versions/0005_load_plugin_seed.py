@@ -1,9 +1,9 @@
 """Acceptance at the floor under load; mail, calendar feeds and edits before accepting
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0004 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 3
-replaced (a new body: CREATE OR REPLACE), 1 re-signed (a new argument list, result or kind: the old one
-dropped first), 5 added.
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 5
+replaced (a new body: CREATE OR REPLACE), 4 re-signed (a new argument list, result or kind: the old one
+dropped first), 11 added.
 
 The upgrade runs sql/0005/up.sql first and roles.sql last; the downgrade runs down.sql, drops what this
 revision added or re-signed, puts back the copies installed at 0004 and re-runs 0004's roles.sql, so
@@ -25,6 +25,8 @@ depends_on: str | Sequence[str] | None = None
 # What this revision does to the files of db/functions/, found when it was made and frozen here.
 # A new body, the same signature: CREATE OR REPLACE installs it over the old one.
 REPLACED: list[str] = [
+    "astegni_accept_requests.sql",
+    "astegni_apply_acceptance.sql",
     "astegni_end_series.sql",
     "astegni_on_extension.sql",
     "astegni_reschedule.sql",
@@ -32,7 +34,10 @@ REPLACED: list[str] = [
 # A new argument list, result or kind (function or procedure; a trigger's table): the old object is
 # dropped first, else PostgreSQL would keep both routines, as overloads.
 RESIGNED: list[str] = [
+    "astegni_accept.sql",
     "astegni_extension_work.sql",
+    "astegni_refuse_outcome.sql",
+    "preview_sessions.sql",
 ]
 # New files: the downgrade drops their objects.
 ADDED: list[str] = [
@@ -40,7 +45,13 @@ ADDED: list[str] = [
     "astegni_calendar_feed.sql",
     "astegni_calendar_link.sql",
     "astegni_check_calendar_owner.sql",
+    "astegni_check_edits.sql",
+    "astegni_edit_occurrence.sql",
+    "astegni_edits.sql",
+    "astegni_parse_time.sql",
+    "astegni_request_occurrences.sql",
     "astegni_revoke_calendar_links.sql",
+    "astegni_stage_edits.sql",
 ]
 # Files removed from db/functions/: the upgrade drops their objects, the downgrade puts them back.
 DROPPED: list[str] = []

@@ -41,3 +41,21 @@ GRANT EXECUTE ON FUNCTION astegni_request_student(integer, text, integer),
 -- astegni_extension_work is re-signed (it says what each row needs): granted as before.
 REVOKE EXECUTE ON FUNCTION astegni_extension_work(timestamptz, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION astegni_extension_work(timestamptz, integer, integer) TO astegni_app, astegni_admin;
+-- Edits before accepting: the routines added or re-signed, to both client roles as the rest of the
+-- rule's; acceptance_edits to neither (astegni_stage_edits writes it).
+DO $$
+DECLARE
+    v_routine regprocedure;
+BEGIN
+    FOR v_routine IN
+        SELECT p.oid::regprocedure FROM pg_proc AS p
+        WHERE p.pronamespace = 'public'::regnamespace
+          AND p.proname IN ('astegni_accept', 'preview_sessions', 'astegni_refuse_outcome', 'astegni_edits',
+                            'astegni_stage_edits', 'astegni_check_edits', 'astegni_edit_occurrence',
+                            'astegni_request_occurrences', 'astegni_parse_time')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', v_routine);
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO astegni_app, astegni_admin', v_routine);
+    END LOOP;
+END
+$$;
