@@ -27,8 +27,8 @@ from benchmarks import workload
 from benchmarks.server import Server
 
 CLIENTS = (1, 2, 4, 8)
-# A tutor's requests in slots 0..7 (of PER_TUTOR) are there to be accepted, 8 and 9 previewed.
-ACCEPTED_SLOTS = 8
+# A tutor's requests in slots 0..8 (of PER_TUTOR) are there to be accepted, the last one previewed.
+ACCEPTED_SLOTS = 9
 
 # Sessions already booked: every tutor's evenings (17:00 to 22:00, their zone), five a day over the
 # 25 days behind and the 25 ahead, a course of their own, at hours no request of the workload uses.
@@ -142,6 +142,11 @@ def run(server: Server, database: str, side: str, clients: int, seconds: int, tu
         finished.set()
         sampler.join()
     if done.returncode != 0:
+        with server.connect(database) as conn:
+            row = conn.execute("SELECT last_value FROM bench_mix_accepts").fetchone()
+        if row and int(str(row[0])) > tutors * ACCEPTED_SLOTS:
+            raise AssertionError(f"the {side}'s mix ran out of pending requests to accept after "
+                                 f"{tutors * ACCEPTED_SLOTS:,}: give --mix-requests more")
         raise AssertionError(f"pgbench failed on the {side}'s mix: {done.stderr[-2000:]}")
     found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     if not found:

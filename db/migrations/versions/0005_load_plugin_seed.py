@@ -1,7 +1,7 @@
 """Acceptance at the floor under load; mail, calendar feeds and edits before accepting
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0004 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 1
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 2
 replaced (a new body: CREATE OR REPLACE).
 
 The upgrade runs sql/0005/up.sql first and roles.sql last; the downgrade runs down.sql, drops what this
@@ -24,6 +24,7 @@ depends_on: str | Sequence[str] | None = None
 # What this revision does to the files of db/functions/, found when it was made and frozen here.
 # A new body, the same signature: CREATE OR REPLACE installs it over the old one.
 REPLACED: list[str] = [
+    "astegni_lock_tutors.sql",
     "astegni_notify.sql",
 ]
 # A new argument list, result or kind (function or procedure; a trigger's table): the old object is
