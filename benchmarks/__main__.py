@@ -16,7 +16,7 @@ FULL = figures.Sizes(requests=10_000, rows=10_000, growth_rows=2_000_000, accept
                      concurrent=160, rounds=3, series=10_000, mix_requests=20_000,
                      mix_sessions=500_000, mix_seconds=10, pickups=200)
 QUICK = figures.Sizes(requests=300, rows=1_000, growth_rows=50_000, accepts=10, concurrent=30,
-                      rounds=2, series=300, mix_requests=2_000, mix_sessions=10_000, mix_seconds=1,
+                      rounds=2, series=300, mix_requests=3_000, mix_sessions=10_000, mix_seconds=1,
                       pickups=20)
 
 
