@@ -30,8 +30,9 @@ CLIENTS = (1, 2, 4, 8)
 # A tutor's requests in slots 0..8 (of PER_TUTOR) are there to be accepted, the last one previewed.
 ACCEPTED_SLOTS = 9
 
-# Sessions already booked: every tutor's evenings (17:00 to 22:00, their zone), five a day over the
-# 25 days behind and the 25 ahead, a course of their own, at hours no request of the workload uses.
+# Sessions already booked: every tutor's evenings (17:00 to 22:00, their zone), five a day from 25 days
+# back (250 a tutor reach 25 days ahead), in a course of their own, at hours no request of the workload
+# uses.
 BOOKED = """
 ALTER TABLE sessions DISABLE TRIGGER USER;
 INSERT INTO tutor_packages (id, tutor_id, name) SELECT 1000000 + t, t, 'Evening'
