@@ -1,9 +1,13 @@
 """What the rule announces, once its transaction commits: one event per request accepted or cancelled,
 per series extended, ended or rescheduled, per request whose sessions time off cancelled (EVENTS).
 
-The rule writes each event as a row of astegni_events in the transaction that did it, and wakes the
-listeners with an empty NOTIFY on astegni_sessions. `listen` reads the rows, never the notification:
-a NOTIFY any login may send (forged, garbled, or none at all) only makes it look again. A named
+The rule writes each event as a row of astegni_events in the transaction that did it. `listen` reads
+the rows, never a notification: it looks again every POLL seconds while it finds nothing, and at once
+when woken by a NOTIFY on astegni_sessions (whatever it says: a forged or garbled one only makes it
+look). The rule sends that empty NOTIFY only when no other transaction wrote an event in the last POLL
+seconds (astegni_notify): an idle listener hears the first event of a quiet spell at once, and under
+load, when the next poll is never more than POLL away, commits do not queue for the lock NOTIFY takes
+at commit. So an event reaches `listen` at most POLL seconds (plus a query) after its commit. A named
 listener keeps its place in astegni_event_cursors and resumes there after a restart. The hook point
 for email or SMS senders.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -27,6 +32,9 @@ from astegni.errors import NotConfigured, NotificationsUndelivered, Unreachable
 CHANNEL = "astegni_sessions"
 # How long `listen` waits at its start for its check's notification (_check_delivery).
 DELIVERY_CHECK_SECONDS = 2.0
+# Seconds between a listener's looks while it finds nothing: the interval astegni_notify skips the
+# NOTIFY within, so the longest an event waits for `listen` after its commit.
+POLL = 0.5
 
 # Each kind of event, and what its `sessions` (with first_starts_at and last_starts_at) counts.
 EVENTS = {
@@ -118,6 +126,7 @@ def _check_delivery(conn: psycopg.Connection[Any]) -> None:
 def _events(conn: psycopg.Connection[Any], name: str | None, after: int, timeout: float | None,
             stop_after: int | None) -> Iterator[Notification]:
     count = 0
+    last_found = time.monotonic()
     while stop_after is None or count < stop_after:
         rows = fetch(conn, queries.EVENTS_AFTER, {"after": after})
         for row in rows:
@@ -128,10 +137,17 @@ def _events(conn: psycopg.Connection[Any], name: str | None, after: int, timeout
             count += 1
             if stop_after is not None and count >= stop_after:
                 return
-        if not rows and not _woken(conn, timeout):
+        if rows:
+            last_found = time.monotonic()
+            continue
+        left = None if timeout is None else timeout - (time.monotonic() - last_found)
+        if left is not None and left <= 0:
             return
+        _wait(conn, POLL if left is None else min(POLL, left))
 
 
-def _woken(conn: psycopg.Connection[Any], timeout: float | None) -> bool:
-    """Waits for a NOTIFY on the channel (whatever it says); False when `timeout` passed without one."""
-    return any(notify.channel == CHANNEL for notify in conn.notifies(timeout=timeout, stop_after=1))
+def _wait(conn: psycopg.Connection[Any], seconds: float) -> None:
+    """Until a NOTIFY on the channel (whatever it says) or `seconds` have passed."""
+    for notify in conn.notifies(timeout=seconds):
+        if notify.channel == CHANNEL:
+            return

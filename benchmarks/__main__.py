@@ -13,9 +13,11 @@ from benchmarks import figures, report
 from benchmarks.server import ROOT, machine, server
 
 FULL = figures.Sizes(requests=10_000, rows=10_000, growth_rows=2_000_000, accepts=100,
-                     concurrent=160, rounds=3, series=10_000, idle_series=50_000)
+                     concurrent=160, rounds=3, series=10_000, idle_series=50_000, mix_requests=20_000,
+                     mix_sessions=500_000, mix_seconds=10, pickups=200)
 QUICK = figures.Sizes(requests=300, rows=1_000, growth_rows=50_000, accepts=10, concurrent=30,
-                      rounds=2, series=300, idle_series=1_000)
+                      rounds=2, series=300, idle_series=1_000, mix_requests=3_000, mix_sessions=10_000,
+                      mix_seconds=1, pickups=20)
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:

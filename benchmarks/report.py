@@ -25,6 +25,10 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
   first stretch: wall-clock starts after now and at or before the same time 8 weeks on, in the
   tutor's zone), a `series` row per recurring request, and the rule's records (`acceptances`,
   `astegni_events`). The floor runs with `jit = off`, as the rule's functions do.
+- **Floor of one accept** (figure 3, and the accepts of figure 11): the same rows written by one
+  PL/pgSQL function (`benchmarks/workload.py`, `FLOOR_ACCEPT`), whose statements' plans are cached
+  after the first calls as the rule's are: the request's status, its enrolment and course, its first
+  stretch of sessions over `generate_series`, its series row, its `acceptances` row and its event.
 - **Same rows**: after each run both sides' rows are compared table by table (count and a digest
   of the rows' text, ids and creation timestamps aside), and the run fails if they differ. The two
   sides of an acceptance run moments apart, so a recurring request's sessions are compared by
@@ -51,6 +55,17 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
   four time zones; a third each of recurring Monday/Wednesday/Friday (24 sessions), recurring
   Tuesday/Thursday (16) and 20 specific dates (20). Single accepts and the extension use
   Monday/Wednesday/Friday.
+- **Mixed web load** (figure 11): `pgbench -M prepared`, one thread per client, at 1, 2, 4 and 8
+  clients, rule and floor one after the other (in turn first): accept 2, preview 3, a tutor's week of
+  sessions 3, the app inserting a request 2 (weights). 2,000 tutors, 20,000 pending requests, 500,000
+  sessions booked beforehand (each tutor's evenings, 25 days back and 25 ahead), the index
+  `sessions_tutor_starts_at` on both sides. The floor's accept and preview are PL/pgSQL functions
+  (`FLOOR_ACCEPT`, `FLOOR_PREVIEW`), in a clone with the project's triggers off; the week and the insert
+  are the same statements. tps per side and client count, each statement's p99 from pgbench's log;
+  the requests both sides accepted are checked to have made the same rows.
+- **Pickup** (figure 12): from an acceptance's commit (its call returning) to `listen()` yielding its
+  event, while accepts come 50 ms apart (most send no NOTIFY: the listener finds them at its next
+  look, every `astegni.notifications.POLL` seconds), beside a quiet spell (each woken by its NOTIFY).
 - **Round trips** are counted on the wire with libpq's protocol trace.
 - **Expansion** is server time: `EXPLAIN ANALYZE` execution time of `preview_sessions`.
 - **Concurrency** is shown beside a CPU-bound reference query run by the same clients: how many
@@ -58,9 +73,9 @@ afterwards). Subject and floor alternate round by round and medians are kept: th
 - **Growth** is shown beside the floor's `INSERT` of the same sessions in the same two databases:
   what the bigger indexes cost any insert.
 - **Options**: sizes (`--requests`, `--rows`, `--growth-rows`, `--accepts`, `--concurrent`,
-  `--rounds`, `--series`, `--idle-series`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE`
-  (repeatable) to measure a change to db/functions before migrating it; a quick or patched run
-  writes only with `--output`.
+  `--rounds`, `--series`, `--idle-series`, `--mix-requests`, `--mix-sessions`, `--mix-seconds`,
+  `--pickups`), `--only 1,3`, `--output FILE`, and `--apply-sql FILE` (repeatable) to measure a change
+  to db/functions before migrating it; a quick or patched run writes only with `--output`.
 """
 
 
@@ -91,7 +106,8 @@ def markdown(figures: Sequence[Figure], *, version: str, machine: str, sizes: Si
         f"- Sizes: {sizes.requests:,} requests (bulk), {sizes.rows:,} rows (other updates), "
         f"{sizes.growth_rows:,} sessions (growth), {sizes.accepts} single accepts, "
         f"{sizes.concurrent} accepts per concurrency phase, {sizes.series:,} series (extension), "
-        f"{sizes.idle_series:,} series (figure 10), {sizes.rounds} rounds",
+        f"{sizes.idle_series:,} series (figure 10), {sizes.rounds} rounds, mixed load {sizes.mix_requests:,} "
+        f"requests, {sizes.mix_sessions:,} sessions, {sizes.mix_seconds} s a phase, {sizes.pickups} pickups",
         f"- PostgreSQL: {version}",
         f"- Machine: {machine}",
         "",

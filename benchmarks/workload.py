@@ -159,20 +159,6 @@ def bulk_floor(where: str) -> str:
                        SERIES.format(where=accepted), RECORDS.format(where=accepted)])
 
 
-def courses_for_all(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """The single-accept floor's courses, made beforehand: it writes only the request and its sessions."""
-    conn.execute(COURSES.format(where="true"))
-
-
-def single_floor(request_id: int) -> str:
-    """The one-accept floor: a bare UPDATE by id, one INSERT ... SELECT of its sessions, its series,
-    its records."""
-    return ";\n".join([ACCEPT.format(where=f"id = {int(request_id)}"),
-                       SESSIONS.format(where=f"r.id = {int(request_id)}"),
-                       SERIES.format(where=f"r.id = {int(request_id)}"),
-                       RECORDS.format(where=f"r.id = {int(request_id)}")])
-
-
 # The extension's floor at a moment {at} (a timestamptz literal), one statement: the live series whose
 # horizon (the tutor's wall clock at {at}, 8 weeks on) is past their marker, their sessions in
 # (marker, horizon] in one INSERT ... SELECT, the markers moved, and the rule's records: one
@@ -226,3 +212,95 @@ SELECT {at}, count(*), coalesce(sum(grown.sessions), 0) FROM grown
 def extension_floor(at: str) -> str:
     """The extension's floor at `at`, a timestamptz literal (psycopg.sql.Literal's rendering)."""
     return EXTEND.format(at=at)
+
+
+# The one-accept floor as the rule would be if written for one recurring request alone: one PL/pgSQL
+# function (its plans cached after the first calls, as the rule's are), with the triggers off, writing
+# the rule's rows: the request's status, its enrolment and course, its first stretch of sessions over
+# generate_series (after now and at or before the same time 8 weeks on, in the tutor's zone), its series
+# row and the rule's records (acceptances, astegni_events).
+FLOOR_ACCEPT = """
+CREATE FUNCTION bench_floor_accept(p_request_id integer) RETURNS void
+LANGUAGE plpgsql SET jit = off AS $$
+DECLARE
+    r requested_sessions;
+    v_zone text;
+    v_now timestamp;
+    v_student integer;
+    v_price numeric;
+    v_course_ids integer[];
+    v_course integer;
+    v_made integer;
+    v_first timestamptz;
+    v_last timestamptz;
+BEGIN
+    UPDATE requested_sessions
+    SET status = 'accepted', responded_at = now() AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC'
+    WHERE id = p_request_id
+    RETURNING * INTO r;
+    SELECT t.timezone INTO v_zone FROM tutor_profiles AS t WHERE t.id = r.tutor_id;
+    v_now := now() AT TIME ZONE v_zone;
+    SELECT s.id INTO v_student FROM student_profiles AS s WHERE s.user_id = r.requester_id;
+    SELECT coalesce(r.counter_offer_price, p.hourly_rate), p.course_ids INTO v_price, v_course_ids
+    FROM tutor_packages AS p WHERE p.id = r.package_id;
+    INSERT INTO enrolled_students (tutor_id, student_id, package_id, agreed_price)
+    VALUES (r.tutor_id, v_student, r.package_id, v_price);
+    INSERT INTO enrolled_courses AS c (tutor_id, package_id, students_id, course_id)
+    VALUES (r.tutor_id, r.package_id, ARRAY[v_student], v_course_ids)
+    ON CONFLICT ON CONSTRAINT enrolled_courses_tutor_package_key DO UPDATE
+    SET students_id = c.students_id || excluded.students_id
+    RETURNING c.id INTO v_course;
+    WITH made AS (
+        INSERT INTO sessions (enrolled_courses_id, tutor_id, request_id, session_date, start_time,
+                              end_time, duration, topics, starts_at, ends_at)
+        SELECT v_course, r.tutor_id, r.id, d.day, r.start_time, r.end_time, 60, json_build_array(r.message),
+               (d.day + r.start_time) AT TIME ZONE v_zone, (d.day + r.end_time) AT TIME ZONE v_zone
+        FROM generate_series(0, 56) AS g
+        CROSS JOIN LATERAL (SELECT v_now::date + g AS day) AS d
+        WHERE d.day + r.start_time > v_now AND d.day + r.start_time <= v_now + interval '56 days'
+          AND """ + ISODOW.format(day="d.day", days="r.days") + """
+        RETURNING starts_at
+    )
+    SELECT count(*), min(starts_at), max(starts_at) INTO v_made, v_first, v_last FROM made;
+    INSERT INTO series (request_id, tutor_id, made_until)
+    VALUES (r.id, r.tutor_id, v_now + interval '56 days');
+    INSERT INTO acceptances (request_id, accepted_at, sessions_created, students_enrolled, note)
+    VALUES (r.id, now(), v_made, 1, CASE WHEN v_made = 0 THEN 'none_ahead' END);
+    INSERT INTO astegni_events (event, request_id, tutor_id, student_id, sessions, first_starts_at,
+                                last_starts_at, note)
+    VALUES ('accepted', r.id, r.tutor_id, coalesce(r.requested_to_id, v_student), v_made, v_first, v_last,
+            CASE WHEN v_made = 0 THEN 'none_ahead' END);
+END
+$$
+"""
+
+# The preview's floor: one PL/pgSQL function returning a recurring request's first stretch, each
+# occurrence with the tutor's session it would clash with (the exclusion constraint's index).
+FLOOR_PREVIEW = """
+CREATE FUNCTION bench_floor_preview(p_request_id integer)
+RETURNS TABLE (session_date date, starts_at timestamptz, ends_at timestamptz, clash_session_id integer)
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+DECLARE
+    r requested_sessions;
+    v_zone text;
+    v_now timestamp;
+BEGIN
+    SELECT q.* INTO r FROM requested_sessions AS q WHERE q.id = p_request_id;
+    SELECT t.timezone INTO v_zone FROM tutor_profiles AS t WHERE t.id = r.tutor_id;
+    v_now := now() AT TIME ZONE v_zone;
+    RETURN QUERY
+    SELECT o.day, o.starts_at, o.ends_at,
+           (SELECT s.id FROM sessions AS s
+            WHERE s.tutor_id = r.tutor_id AND s.status IS DISTINCT FROM 'cancelled'
+              AND tstzrange(s.starts_at, s.ends_at) && tstzrange(o.starts_at, o.ends_at)
+            LIMIT 1)
+    FROM (SELECT d.day, (d.day + r.start_time) AT TIME ZONE v_zone AS starts_at,
+                 (d.day + r.end_time) AT TIME ZONE v_zone AS ends_at
+          FROM generate_series(0, 56) AS g
+          CROSS JOIN LATERAL (SELECT v_now::date + g AS day) AS d
+          WHERE d.day + r.start_time > v_now AND d.day + r.start_time <= v_now + interval '56 days'
+            AND """ + ISODOW.format(day="d.day", days="r.days") + """) AS o
+    ORDER BY o.day;
+END
+$$
+"""

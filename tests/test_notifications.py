@@ -158,15 +158,49 @@ def test_forged_and_garbled_notifications_are_not_events(conn, listener, nobody)
                          "sessions": 24, "first_starts_at": None, "last_starts_at": None})
     nobody.execute("SELECT pg_notify(%s, %s)", (CHANNEL, forged))
     nobody.execute(f"NOTIFY {CHANNEL}, 'not json'")
-    astegni.accept(conn, real)
-    assert [(e.event, e.request_id) for e in events] == [("accepted", real)]
     # The login with no grants hears only that something happened, and cannot read what.
     nobody.execute(f"LISTEN {CHANNEL}")
-    astegni.cancel(conn, real)
+    astegni.accept(conn, real)
+    assert [(e.event, e.request_id) for e in events] == [("accepted", real)]
     heard = [n.payload for n in nobody.notifies(timeout=30, stop_after=1)]
     assert heard == [""]
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         nobody.execute("SELECT * FROM astegni_events")
+
+
+def event_at(conn, request_id, tutor_id, at):
+    """An event row written by hand, as if committed at `at` (an SQL expression), with no NOTIFY."""
+    return scalar(conn, f"INSERT INTO astegni_events (event, request_id, tutor_id, sessions, created_at)"
+                        f" VALUES ('cancelled', %s, %s, 0, {at}) RETURNING id", request_id, tutor_id)
+
+
+def test_an_event_committed_without_a_wake_up_is_found_by_the_next_look(conn, listener):
+    f = Factory(conn)
+    user, _ = f.student()
+    tutor = f.tutor()
+    request = f.request(tutor, user, **MON_WED_FRI)
+    events = listen(listener, stop_after=1, timeout=30)
+    written = event_at(conn, request, tutor, "now()")
+    assert [e.id for e in events] == [written]
+
+
+def test_the_wake_up_is_skipped_within_a_poll_of_another_event(conn, listener):
+    f = Factory(conn)
+    user, _ = f.student()
+    tutor = f.tutor()
+    request = f.request(tutor, user, **MON_WED_FRI)
+    listener.execute(f"LISTEN {CHANNEL}")
+    # An event another transaction wrote long ago: a commit now wakes the listeners.
+    event_at(conn, request, tutor, "now() - interval '1 hour'")
+    conn.execute("SELECT astegni_notify()")
+    assert [n.payload for n in listener.notifies(timeout=30, stop_after=1)] == [""]
+    # One stamped as just written (in an hour, so that no clock makes it old during the test): the
+    # listeners will look by themselves, and the commit sends nothing. The sentinel, sent after it on
+    # the same connection, is heard first.
+    event_at(conn, request, tutor, "now() + interval '1 hour'")
+    conn.execute("SELECT astegni_notify()")
+    conn.execute(f"NOTIFY {CHANNEL}, 'sentinel'")
+    assert [n.payload for n in listener.notifies(timeout=30, stop_after=1)] == ["sentinel"]
 
 
 def test_a_named_listener_resumes_where_it_stopped(conn, db_url):

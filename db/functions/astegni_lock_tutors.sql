@@ -17,6 +17,14 @@ SET search_path = pg_catalog, public, pg_temp
 SET lock_timeout = '2s'
 AS $$
 BEGIN
+    -- Every lock row already updated by this transaction (not a subtransaction): it holds them all,
+    -- as astegni_accept does when its UPDATE fires the rule. Nothing to take, nor to write again.
+    IF NOT EXISTS (SELECT FROM unnest(p_tutor_ids) AS t (id)
+                   WHERE t.id IS NOT NULL AND NOT EXISTS (
+                       SELECT FROM public.astegni_tutor_locks AS l
+                       WHERE l.tutor_id = t.id AND l.xmin = pg_current_xact_id()::xid)) THEN
+        RETURN;
+    END IF;
     INSERT INTO public.astegni_tutor_locks (tutor_id)
     SELECT DISTINCT t.id FROM unnest(p_tutor_ids) AS t (id) WHERE t.id IS NOT NULL ORDER BY t.id
     ON CONFLICT (tutor_id) DO NOTHING;
