@@ -291,11 +291,10 @@ def deliver(conn: psycopg.Connection[Any], mailer: Mailer, *, sender: str, name:
     address, and yields what became of the event, until no event came for `timeout` seconds (0: what is
     pending; None: forever). `conn` is an autocommit connection of a login granted astegni_mailer.
 
-    The cursor is recorded at once, at the first start (the newest event: what happens from then on is
-    mailed). It moves past an event when the next one is asked for (listen keeps its place then), so
+    The cursor is recorded at once, at the first start (what happens from then on is mailed). It
+    moves past an event when the next one is asked for (listen keeps its place then), so
     only after the server took or refused each of its messages; a crash before that mails it again."""
     sender_domain(sender)  # a bad sender fails before any event is read
-    fetch(conn, queries.MAIL_CURSOR, {"listener": name})
     return _deliveries(conn, mailer, sender, listen(conn, name=name, timeout=timeout))
 
 

@@ -267,6 +267,8 @@ class Event(Base):
     first_starts_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
     last_starts_at: Mapped[dt.datetime | None] = mapped_column(TIMESTAMPTZ)
     note: Mapped[str | None] = mapped_column(Text)
+    # The transaction that wrote it (0 before revision 0005): listeners read in (xact, id) order.
+    xact: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id())::text::bigint"))
 
 
 class Series(Base):
@@ -346,6 +348,8 @@ class EventCursor(Base):
     __tablename__ = "astegni_event_cursors"
     listener: Mapped[str] = mapped_column(Text, primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger)
+    last_xact: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    started: Mapped[str | None] = mapped_column(Text)  # a pg_snapshot: its first start's
 
 
 class TutorLock(Base):

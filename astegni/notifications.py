@@ -7,8 +7,15 @@ when woken by a NOTIFY on astegni_sessions (whatever it says: a forged or garble
 look). The rule sends that empty NOTIFY only when no other transaction wrote an event in the last POLL
 seconds (astegni_notify): an idle listener hears the first event of a quiet spell at once, and under
 load, when the next poll is never more than POLL away, commits do not queue for the lock NOTIFY takes
-at commit. So an event reaches `listen` at most POLL seconds (plus a query) after its commit. A named
-listener keeps its place in astegni_event_cursors and resumes there after a restart. The hook point
+at commit. So an event reaches `listen` at most POLL seconds (plus a query) after its commit.
+
+An event's id is drawn at its insert, not at its commit, so a later-numbered event may commit first.
+`listen` therefore reads events in the order of the transactions that wrote them (astegni_events.xact,
+then id), and only those of transactions older than every transaction still running on the server
+(queries.SETTLED): no event is passed over. The price: while a transaction that has written anything
+stays open, the events of younger transactions wait for it to end (a client's transaction held open,
+bounded by idle_in_transaction_session_timeout where it is set). A named listener keeps its place in
+astegni_event_cursors, recorded at its first start, and resumes there after a restart. The hook point
 for email or SMS senders.
 """
 
@@ -89,8 +96,8 @@ def listen(conn: psycopg.Connection[Any], *, name: str | None = None, timeout: f
                             hint="psycopg.connect(url, autocommit=True)")
     conn.execute(queries.LISTEN)  # before reading the start: no event can fall between the two
     _check_delivery(conn)
-    [start] = fetch(conn, queries.EVENTS_START, {"listener": name})
-    return _events(conn, name, int(start["last_event_id"]), timeout, stop_after)
+    [start] = fetch(conn, queries.NOW, {}) if name is None else fetch(conn, queries.PLACE, {"listener": name})
+    return _events(conn, name, start, timeout, stop_after)
 
 
 def _check_delivery(conn: psycopg.Connection[Any]) -> None:
@@ -123,17 +130,19 @@ def _check_delivery(conn: psycopg.Connection[Any]) -> None:
         conn.execute(queries.UNLISTEN_CHECK)
 
 
-def _events(conn: psycopg.Connection[Any], name: str | None, after: int, timeout: float | None,
+def _events(conn: psycopg.Connection[Any], name: str | None, place: dict[str, Any], timeout: float | None,
             stop_after: int | None) -> Iterator[Notification]:
+    """`place`: the last event handed on, as last_xact and last_event_id (queries.EVENTS_AFTER's order),
+    and the snapshot of the listener's first start (started)."""
     count = 0
     last_found = time.monotonic()
     while stop_after is None or count < stop_after:
-        rows = fetch(conn, queries.EVENTS_AFTER, {"after": after})
+        rows = fetch(conn, queries.EVENTS_AFTER, place)
         for row in rows:
+            place = {**place, "last_xact": row.pop("xact"), "last_event_id": row["id"]}
             yield Notification(**row)
-            after = row["id"]
             if name is not None:
-                fetch(conn, queries.EVENTS_SEEN, {"listener": name, "last_event_id": after})
+                fetch(conn, queries.EVENTS_SEEN, {"listener": name, **place})
             count += 1
             if stop_after is not None and count >= stop_after:
                 return

@@ -60,28 +60,32 @@ LISTEN = "LISTEN astegni_sessions"
 LISTEN_CHECK = "LISTEN astegni_listen_check"
 NOTIFY_CHECK = "SELECT pg_notify('astegni_listen_check', %(payload)s)"
 UNLISTEN_CHECK = "UNLISTEN astegni_listen_check"
-# Where a listener starts: where it stopped last time, else the newest event (from now on).
-EVENTS_START = """
-SELECT coalesce((SELECT c.last_event_id FROM astegni_event_cursors AS c WHERE c.listener = %(listener)s),
-                (SELECT max(e.id) FROM astegni_events AS e), 0) AS last_event_id
+# Listeners read events in (xact, id) order, and only those of transactions older than every one still
+# running (SETTLED: the xmin of the statement's snapshot), which can gain no more rows: an event that
+# commits after a later-numbered one is still read, never passed over. The events visible at a
+# listener's first start (the snapshot `started`) are not its own: it reads what happens from then on.
+SETTLED = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# Where a listener starts: from now on (NOW); a named one where it stopped last time, its place
+# recorded at its first start (PLACE), so that a first run that handed nothing on still resumes there.
+NOW = f"SELECT {SETTLED} AS last_xact, 0::bigint AS last_event_id, pg_current_snapshot()::text AS started"
+PLACE = f"""
+INSERT INTO astegni_event_cursors AS c (listener, last_xact, last_event_id, started)
+VALUES (%(listener)s, {SETTLED}, 0, pg_current_snapshot()::text)
+ON CONFLICT (listener) DO UPDATE SET listener = c.listener
+RETURNING c.last_xact, c.last_event_id, c.started
 """
-# The events after the last one seen, oldest first.
-EVENTS_AFTER = """
-SELECT id, event, request_id, tutor_id, student_id, sessions, first_starts_at, last_starts_at, note
-FROM astegni_events WHERE id > %(after)s ORDER BY id LIMIT 1000
+# The settled events after the last one seen, in the order above.
+EVENTS_AFTER = f"""
+SELECT xact, id, event, request_id, tutor_id, student_id, sessions, first_starts_at, last_starts_at, note
+FROM astegni_events
+WHERE (xact, id) > (%(last_xact)s, %(last_event_id)s) AND xact < {SETTLED}
+  AND NOT coalesce(pg_visible_in_snapshot(xact::text::xid8, %(started)s::pg_snapshot), false)
+ORDER BY xact, id LIMIT 1000
 """
 # A named listener's place, kept after each event it has handed on.
 EVENTS_SEEN = """
-INSERT INTO astegni_event_cursors (listener, last_event_id) VALUES (%(listener)s, %(last_event_id)s)
-ON CONFLICT (listener) DO UPDATE SET last_event_id = excluded.last_event_id
-RETURNING last_event_id
-"""
-# The mailer's place, recorded at its first start (the newest event: it mails what happens from then on)
-# so that a first run that found nothing to send still resumes there; kept as it is afterwards.
-MAIL_CURSOR = """
-INSERT INTO astegni_event_cursors (listener, last_event_id)
-SELECT %(listener)s, coalesce(max(e.id), 0) FROM astegni_events AS e
-ON CONFLICT (listener) DO UPDATE SET last_event_id = astegni_event_cursors.last_event_id
+UPDATE astegni_event_cursors SET last_xact = %(last_xact)s, last_event_id = %(last_event_id)s
+WHERE listener = %(listener)s
 RETURNING last_event_id
 """
 # Who is emailed about a request: the user of every student it enrols (as the rule), and the parent who

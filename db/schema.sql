@@ -744,13 +744,22 @@ CREATE TABLE astegni_events (
     sessions integer NOT NULL,
     first_starts_at timestamptz,
     last_starts_at timestamptz,
-    note text
+    note text,
+    -- The transaction that wrote it (revision 0005; 0 for events written before): listeners read in
+    -- (xact, id) order only the events of transactions older than any still running, so that an event
+    -- committed after a later-numbered one is not passed over.
+    xact bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint
 );
+CREATE INDEX astegni_events_xact_id ON astegni_events (xact, id);
 
--- How far each named listener has read astegni_events: it resumes there after a restart.
+-- How far each named listener has read astegni_events, (last_xact, last_event_id) in the order above:
+-- it resumes there after a restart. started: the snapshot of its first start (a pg_snapshot), whose
+-- events are not its own.
 CREATE TABLE astegni_event_cursors (
     listener text PRIMARY KEY,
-    last_event_id bigint NOT NULL
+    last_event_id bigint NOT NULL,
+    last_xact bigint NOT NULL DEFAULT 0,
+    started text
 );
 
 -- The recipients astegni mail could not reach, and why (revision 0005): refused by the SMTP server, or

@@ -220,6 +220,26 @@ def test_a_named_listener_resumes_where_it_stopped(conn, db_url):
 
 
 
+def test_an_event_numbered_first_and_committed_last_is_not_passed_over(conn, db_url):
+    """Ids are drawn at insert, not at commit: a named listener that looks while an earlier-numbered
+    event is still uncommitted does not skip it, and gets each event once across restarts."""
+    f = Factory(conn)
+    user, _ = f.student()
+    first, second = (f.request(f.tutor(), user, **MON_WED_FRI) for _ in range(2))
+    with psycopg.connect(db_url, autocommit=True) as run:
+        handed_on = list(listen(run, name="mailer", timeout=0.1))  # its first start: its place kept
+    with psycopg.connect(db_url) as slow:
+        astegni.accept(slow, first)  # its event's id is drawn now, its commit comes last
+        astegni.accept(conn, second)
+        with psycopg.connect(db_url, autocommit=True) as run:
+            handed_on += listen(run, name="mailer", timeout=1)
+        slow.commit()
+    for _ in range(2):  # restarted, and restarted again: nothing twice
+        with psycopg.connect(db_url, autocommit=True) as run:
+            handed_on += listen(run, name="mailer", timeout=1)
+    assert sorted(e.request_id for e in handed_on) == [first, second]
+
+
 def test_an_extension_announces_the_sessions_it_made(conn, listener):
     f = Factory(conn)
     tutor = f.tutor("Europe/Berlin")

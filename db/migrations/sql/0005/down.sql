@@ -2,6 +2,9 @@
 -- added or re-signed are dropped and the previous copies put back. Undoes up.sql. Only this comment
 -- when there is nothing to undo.
 
+-- ==== Listeners miss no event: undone (the cursors keep their last id) ====
+ALTER TABLE astegni_event_cursors DROP COLUMN last_xact, DROP COLUMN started;
+ALTER TABLE astegni_events DROP COLUMN xact;
 -- Edits before accepting.
 DELETE FROM skipped_occurrences WHERE reason = 'tutor_edit';
 ALTER TABLE skipped_occurrences

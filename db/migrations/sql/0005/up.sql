@@ -89,3 +89,17 @@ ALTER TABLE skipped_occurrences
     DROP CONSTRAINT skipped_occurrences_reason_check,
     ADD CONSTRAINT skipped_occurrences_reason_check
         CHECK (reason IN ('past', 'dst_gap', 'conflict', 'time_off', 'tutor_edit'));
+
+-- ==== Listeners miss no event: events read in the order of the transactions that wrote them ====
+-- An event's id is drawn when it is inserted, not when its transaction commits: a listener that had read
+-- up to id N would never see an N - 1 that committed later. Each event now records its transaction
+-- (xact); listen reads only the events of transactions older than every one still running (below the
+-- xmin of its snapshot: those can gain no more rows), in (xact, id) order, and a listener's place is
+-- that pair. Events written before this revision keep xact 0: all committed, read in id order. A
+-- listener's first start also keeps its snapshot (started): the events visible then are not its own.
+ALTER TABLE astegni_events ADD COLUMN xact bigint NOT NULL DEFAULT 0;
+ALTER TABLE astegni_events ALTER COLUMN xact SET DEFAULT pg_current_xact_id()::text::bigint;
+CREATE INDEX astegni_events_xact_id ON astegni_events (xact, id);
+ALTER TABLE astegni_event_cursors
+    ADD COLUMN last_xact bigint NOT NULL DEFAULT 0,
+    ADD COLUMN started text;
