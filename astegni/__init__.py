@@ -2,6 +2,7 @@
 
 from astegni.accept import SKIP_REASONS, Acceptance, Cancellation, Rejection, Skipped, accept, cancel, reject
 from astegni.errors import AstegniError
+from astegni.feeds import calendar_changed, calendar_feed, issue_calendar_link, revoke_calendar_links
 from astegni.preview import PreviewRow, preview
 from astegni.series import (
     Extension,
@@ -29,13 +30,17 @@ __all__ = [
     "TimeOff",
     "accept",
     "add_time_off",
+    "calendar_changed",
+    "calendar_feed",
     "cancel",
     "end_series",
     "extend",
+    "issue_calendar_link",
     "list_time_off",
     "preview",
     "preview_reschedule",
     "reject",
     "remove_time_off",
     "reschedule",
+    "revoke_calendar_links",
 ]

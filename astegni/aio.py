@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from astegni import feeds
 from astegni.accept import ACCEPT, CANCEL, REJECT, Acceptance, Cancellation, Rejection
+from astegni.feeds import Feed, Link, OwnerKind
 from astegni.operation import NO_MOVES, Moves, run_async
 from astegni.preview import PREVIEW, PreviewRow
 from astegni.series import (
@@ -113,23 +114,23 @@ async def list_time_off(conn: AsyncConn, tutor_id: int) -> list[TimeOff]:
     return await run_async(conn, LIST_TIME_OFF, tutor_id)
 
 
-async def calendar_feed(conn: AsyncConn, token: str) -> feeds.Feed | None:
-    """`astegni.feeds.feed`, awaited."""
+async def calendar_feed(conn: AsyncConn, token: str) -> Feed | None:
+    """`astegni.calendar_feed`, awaited."""
     return await run_async(conn, feeds.FEED, token)
 
 
 async def calendar_changed(conn: AsyncConn, token: str, etag: str) -> dt.datetime | None:
-    """`astegni.feeds.changed`, awaited."""
+    """`astegni.calendar_changed`, awaited."""
     return await run_async(conn, feeds.CHANGED, token, etag)
 
 
-async def issue_calendar_link(conn: AsyncConn, owner_kind: feeds.OwnerKind, owner_id: int) -> feeds.Link:
-    """`astegni.feeds.issue`, awaited."""
+async def issue_calendar_link(conn: AsyncConn, owner_kind: OwnerKind, owner_id: int) -> Link:
+    """`astegni.issue_calendar_link`, awaited."""
     token = feeds.new_token()
     link_id, created_at = await run_async(conn, feeds.ISSUE, owner_kind, owner_id, token)
-    return feeds.Link(link_id, owner_kind, owner_id, token, created_at)
+    return Link(link_id, owner_kind, owner_id, token, created_at)
 
 
-async def revoke_calendar_links(conn: AsyncConn, owner_kind: feeds.OwnerKind, owner_id: int) -> int:
-    """`astegni.feeds.revoke`, awaited."""
+async def revoke_calendar_links(conn: AsyncConn, owner_kind: OwnerKind, owner_id: int) -> int:
+    """`astegni.revoke_calendar_links`, awaited."""
     return await run_async(conn, feeds.REVOKE, owner_kind, owner_id)

@@ -856,13 +856,13 @@ def calendar_link(
     [(kind, owner_id)] = owners
     if revoke:
         with _connect(_url(ctx, database_url)) as conn:
-            revoked = feeds.revoke(conn, kind, owner_id)
+            revoked = feeds.revoke_calendar_links(conn, kind, owner_id)
             conn.commit()
         console.print(f"Revoked {revoked} calendar links of {kind} {owner_id}", highlight=False)
         return
     base = _base_url(base_url)
     with _connect(_url(ctx, database_url)) as conn:
-        link = feeds.issue(conn, kind, owner_id)
+        link = feeds.issue_calendar_link(conn, kind, owner_id)
         conn.commit()
     errors.print(f"Calendar link {link.id} of {kind} {owner_id}, issued {_time(link.created_at, 'UTC')};"
                  " its token is shown only here", highlight=False, soft_wrap=True)

@@ -234,11 +234,11 @@ Served = tuple[bytes, str, dt.datetime]
 
 def _feed_sync(conn: psycopg.Connection[Any], token: str) -> Served | None:
     try:
-        feed = feeds.feed(conn, token)
+        feed = feeds.calendar_feed(conn, token)
         served: Served | None = None
         if feed is not None:
             body, etag = _rendered(feed)
-            changed_at = feed.changed_at if etag == feed.etag else feeds.changed(conn, token, etag)
+            changed_at = feed.changed_at if etag == feed.etag else feeds.calendar_changed(conn, token, etag)
             if changed_at is not None:  # None: revoked meanwhile
                 served = (body, etag, _http_date(changed_at))
         conn.commit()

@@ -23,8 +23,9 @@ from astegni.connection import Conn, Row
 from astegni.ical import SessionRow, calendar
 from astegni.operation import Operation, one, run
 
-__all__ = ["CHANGED", "FEED", "ISSUE", "REVOKE", "TOKEN", "Feed", "Link", "OwnerKind", "changed", "etag_of",
-           "feed", "issue", "new_token", "revoke", "token_hash"]
+__all__ = ["CHANGED", "FEED", "ISSUE", "REVOKE", "TOKEN", "Feed", "Link", "OwnerKind", "calendar_changed",
+           "calendar_feed", "etag_of", "issue_calendar_link", "new_token", "revoke_calendar_links",
+           "token_hash"]
 
 OwnerKind = Literal["student", "parent", "tutor"]
 # What new_token makes: 43 characters of the URL-safe base64 alphabet (a shorter or other one is no
@@ -121,18 +122,18 @@ REVOKE: Operation[[OwnerKind, int], int] = Operation(
     queries.REVOKE_CALENDAR_LINKS, _owner_params, one(lambda row: row["revoked"]))
 
 
-def feed(conn: Conn, token: str) -> Feed | None:
+def calendar_feed(conn: Conn, token: str) -> Feed | None:
     """The feed of a live link's token; None for a token never issued, or revoked."""
     return run(conn, FEED, token)
 
 
-def changed(conn: Conn, token: str, etag: str) -> dt.datetime | None:
+def calendar_changed(conn: Conn, token: str, etag: str) -> dt.datetime | None:
     """Records that the feed is served with `etag` now; when the feed last changed (None: the link has
     been revoked meanwhile)."""
     return run(conn, CHANGED, token, etag)
 
 
-def issue(conn: Conn, owner_kind: OwnerKind, owner_id: int) -> Link:
+def issue_calendar_link(conn: Conn, owner_kind: OwnerKind, owner_id: int) -> Link:
     """A new link of a student, a parent or a tutor (astegni_admin); the caller commits. AS020
     (CalendarOwnerNotFound) when there is no such owner."""
     token = new_token()
@@ -140,6 +141,6 @@ def issue(conn: Conn, owner_kind: OwnerKind, owner_id: int) -> Link:
     return Link(link_id, owner_kind, owner_id, token, created_at)
 
 
-def revoke(conn: Conn, owner_kind: OwnerKind, owner_id: int) -> int:
+def revoke_calendar_links(conn: Conn, owner_kind: OwnerKind, owner_id: int) -> int:
     """Revokes every live link of the owner (astegni_admin); how many. The caller commits."""
     return run(conn, REVOKE, owner_kind, owner_id)

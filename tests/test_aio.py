@@ -420,20 +420,31 @@ async def test_every_sync_operation_has_an_async_twin_with_its_signature():
         assert parameters(signature) == parameters(expected), name
 
 
+# What names rows of their own, or the moment of their transaction: left out of a result's shape.
+IDS_AND_CLOCKS = {"id", "request_id", "tutor_id", "session_id", "enrolled_course_id", "course_id", "owner_id",
+                  "token", "etag", "responded_at", "cancelled_at", "created_at", "changed_at", "updated_at"}
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, list | tuple):
+        return [_plain(each) for each in item]
+    if not isinstance(item, dict):
+        return item
+    fields = {key: _plain(value) for key, value in item.items() if key not in IDS_AND_CLOCKS}
+    if "clash_session_id" in fields:
+        fields["clash_session_id"] = fields["clash_session_id"] is not None
+    return fields
+
+
 def shape(result: Any) -> Any:
     """A result without what names rows of its own or the moment of its transaction: ids, clocks."""
     if isinstance(result, list):
         return [shape(item) for item in result]
-    if not dataclasses.is_dataclass(result):
+    if isinstance(result, dt.datetime):
+        return dt.datetime
+    if not dataclasses.is_dataclass(result) or isinstance(result, type):
         return result
-    fields = dataclasses.asdict(result)
-    for item in [fields, *fields.get("skipped", ())]:
-        for key in ("id", "request_id", "tutor_id", "session_id", "enrolled_course_id", "responded_at",
-                    "cancelled_at", "created_at"):
-            item.pop(key, None)
-        if "clash_session_id" in item:
-            item["clash_session_id"] = item["clash_session_id"] is not None
-    return type(result).__name__, fields
+    return type(result).__name__, _plain(dataclasses.asdict(result))
 
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
@@ -495,6 +506,23 @@ def list_time_off_case(conn: psycopg.Connection[Any]) -> Call:
     return (tutor,), {}
 
 
+def booked_tutor(conn: psycopg.Connection[Any]) -> int:
+    """A tutor of its own with an accepted request's sessions, for a calendar link."""
+    request, _ = mixed_request(conn)
+    astegni.accept(conn, request)
+    return tutor_of(conn, request)
+
+
+def calendar_token(conn: psycopg.Connection[Any]) -> str:
+    return astegni.issue_calendar_link(conn, "tutor", booked_tutor(conn)).token
+
+
+def revoke_case(conn: psycopg.Connection[Any]) -> Call:
+    tutor = booked_tutor(conn)
+    astegni.issue_calendar_link(conn, "tutor", tutor)
+    return ("tutor", tutor), {}
+
+
 # For each operation, a case made anew for each side on the sync connection: the call's arguments.
 CASES: dict[str, Callable[[psycopg.Connection[Any]], Call]] = {
     # First: the extension grows every series short of its horizon, and only the case's is.
@@ -509,6 +537,10 @@ CASES: dict[str, Callable[[psycopg.Connection[Any]], Call]] = {
     "add_time_off": add_time_off_case,
     "remove_time_off": remove_time_off_case,
     "list_time_off": list_time_off_case,
+    "issue_calendar_link": lambda conn: (("tutor", booked_tutor(conn)), {}),
+    "calendar_feed": lambda conn: ((calendar_token(conn),), {}),
+    "calendar_changed": lambda conn: ((calendar_token(conn), '"an etag"'), {}),
+    "revoke_calendar_links": revoke_case,
 }
 
 

@@ -180,7 +180,7 @@ def test_parent_and_tutor_feeds(conn, db_url, logins, server, client):
         if owner in (parent, s["berlin"]):  # from the command line
             url = issue(db_url, logins, server, option, str(owner))
         else:
-            url = feeds.issue(conn, option.removeprefix("--"), owner).urls(server)[1]
+            url = feeds.issue_calendar_link(conn, option.removeprefix("--"), owner).urls(server)[1]
         answer = client.get(url)
         assert answer.status_code == 200
         assert_calendar_matches(conn, answer.content, expected)
@@ -189,8 +189,8 @@ def test_parent_and_tutor_feeds(conn, db_url, logins, server, client):
 def test_revoked_and_unknown_tokens_answer_as_never_issued(conn, db_url, logins, server, client):
     s = seed(conn)
     url = issue(db_url, logins, server, "--student", str(s["student"]))
-    second = feeds.issue(conn, "student", s["student"]).urls(server)[1]
-    kept = feeds.issue(conn, "student", s["other"]).urls(server)[1]
+    second = feeds.issue_calendar_link(conn, "student", s["student"]).urls(server)[1]
+    kept = feeds.issue_calendar_link(conn, "student", s["other"]).urls(server)[1]
     assert client.get(url).status_code == client.get(second).status_code == 200
 
     revoked = cli("calendar-link", "--student", str(s["student"]), "--revoke",
@@ -212,9 +212,9 @@ def test_revoked_and_unknown_tokens_answer_as_never_issued(conn, db_url, logins,
 
 def test_the_app_login_serves_feeds_but_never_reads_links(conn, db_url, logins):
     s = seed(conn)
-    link = feeds.issue(conn, "student", s["student"])
+    link = feeds.issue_calendar_link(conn, "student", s["student"])
     with psycopg.connect(as_login(db_url, logins["app"]), autocommit=True) as app:
-        served = feeds.feed(app, link.token)
+        served = feeds.calendar_feed(app, link.token)
         assert served is not None and {row.id for row in served.sessions} >= session_ids(conn, s["physics"])
         for statement in ("SELECT * FROM astegni_calendar_links",
                           "UPDATE astegni_calendar_links SET revoked_at = NULL",
@@ -225,18 +225,18 @@ def test_the_app_login_serves_feeds_but_never_reads_links(conn, db_url, logins):
     with psycopg.connect(as_login(db_url, logins["admin"]), autocommit=True) as admin:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             admin.execute("SELECT token_hash FROM astegni_calendar_links")
-        assert feeds.revoke(admin, "student", s["student"]) == 1
+        assert feeds.revoke_calendar_links(admin, "student", s["student"]) == 1
     stored = conn.execute("SELECT token_hash FROM astegni_calendar_links").fetchall()
     assert stored == [(feeds.token_hash(link.token),)]  # the token itself is nowhere in the database
 
 
 def test_a_feed_does_not_depend_on_the_clients_time_zone(conn, db_url):
     s = seed(conn)
-    link = feeds.issue(conn, "student", s["student"])
+    link = feeds.issue_calendar_link(conn, "student", s["student"])
     bodies = set()
     for zone in ("UTC", KIRITIMATI, "America/Adak"):
         with psycopg.connect(db_url, options=f"-c TimeZone={zone}", autocommit=True) as other:
-            served = feeds.feed(other, link.token)
+            served = feeds.calendar_feed(other, link.token)
             assert served is not None
             bodies.add(served.body())
     assert len(bodies) == 1
@@ -248,7 +248,7 @@ async def test_the_async_api_issues_serves_and_revokes(conn, db_url):
     async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as aconn:
         link = await astegni.aio.issue_calendar_link(aconn, "tutor", s["berlin"])
         served = await astegni.aio.calendar_feed(aconn, link.token)
-        assert served == feeds.feed(conn, link.token)
+        assert served == feeds.calendar_feed(conn, link.token)
         assert served is not None and {r.id for r in served.sessions} == session_ids(
             conn, s["physics"], s["optics"])
         assert await astegni.aio.calendar_changed(aconn, link.token, '"x"') is not None
@@ -339,9 +339,9 @@ def test_the_feed_query_scans_no_table(conn):
                     "enable_seqscan = off"):
         conn.execute(f"SET {setting}")
     for kind, owner in (("student", s["student"]), ("parent", parent), ("tutor", s["berlin"])):
-        token = feeds.issue(conn, kind, owner).token
+        token = feeds.issue_calendar_link(conn, kind, owner).token
         plans.clear()
-        served = feeds.feed(conn, token)
+        served = feeds.calendar_feed(conn, token)
         assert served is not None and served.sessions
         scans = [node for plan in plans for node in _nodes(plan)
                  if node["Node Type"] in ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Index Scan")]

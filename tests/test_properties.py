@@ -250,6 +250,10 @@ def test_acceptance_matches_reference(prop_conn: psycopg.Connection[Any], profil
 PreviewSkip = tuple[dt.date, dt.datetime, dt.datetime, str | None, int | None]
 
 
+def _utc(instant: dt.datetime | None) -> dt.datetime | None:
+    return instant.astimezone(dt.UTC) if instant is not None else None
+
+
 def check_edits(conn: psycopg.Connection[Any], data: st.DataObject) -> str:
     """One example: a request, the tutor's edits of its occurrences (some left out, some moved to other
     times, now and then a date that is none of them), and, now and then, a session of another course
@@ -306,10 +310,12 @@ def check_edits(conn: psycopg.Connection[Any], data: st.DataObject) -> str:
                 (request_id,)).fetchone() == ("pending", 0, 0)
             return f"refused {type(made_error).__name__}"
         assert shown is not None and made is not None
-        creates = [(r.session_date, r.starts_at, r.ends_at, r.duration)
+        # The preview's instants come in the client's TimeZone: in UTC, as the rows are read, since Python
+        # never finds an instant in a repeated hour (fold) equal to one in another zone.
+        creates = [(r.session_date, _utc(r.starts_at), _utc(r.ends_at), r.duration)
                    for r in shown if r.outcome == "create"]
-        skips: list[PreviewSkip] = [(r.session_date, r.starts_at, r.ends_at, r.reason, r.clash_session_id)
-                                    for r in shown if r.outcome == "skip"]
+        skips: list[PreviewSkip] = [(r.session_date, _utc(r.starts_at), _utc(r.ends_at), r.reason,
+                                     r.clash_session_id) for r in shown if r.outcome == "skip"]
         assert sessions(conn, request_id, "session_date, starts_at, ends_at, duration") == creates
         assert conn.execute("SELECT session_date, starts_at, ends_at, reason, clash_session_id"
                             " FROM skipped_occurrences WHERE request_id = %s ORDER BY session_date",
