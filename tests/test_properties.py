@@ -250,7 +250,7 @@ def test_acceptance_matches_reference(prop_conn: psycopg.Connection[Any], profil
 PreviewSkip = tuple[dt.date, dt.datetime, dt.datetime, str | None, int | None]
 
 
-def _utc(instant: dt.datetime | None) -> dt.datetime | None:
+def _in_utc(instant: dt.datetime | None) -> dt.datetime | None:
     return instant.astimezone(dt.UTC) if instant is not None else None
 
 
@@ -312,9 +312,9 @@ def check_edits(conn: psycopg.Connection[Any], data: st.DataObject) -> str:
         assert shown is not None and made is not None
         # The preview's instants come in the client's TimeZone: in UTC, as the rows are read, since Python
         # never finds an instant in a repeated hour (fold) equal to one in another zone.
-        creates = [(r.session_date, _utc(r.starts_at), _utc(r.ends_at), r.duration)
+        creates = [(r.session_date, _in_utc(r.starts_at), _in_utc(r.ends_at), r.duration)
                    for r in shown if r.outcome == "create"]
-        skips: list[PreviewSkip] = [(r.session_date, _utc(r.starts_at), _utc(r.ends_at), r.reason,
+        skips: list[PreviewSkip] = [(r.session_date, _in_utc(r.starts_at), _in_utc(r.ends_at), r.reason,
                                      r.clash_session_id) for r in shown if r.outcome == "skip"]
         assert sessions(conn, request_id, "session_date, starts_at, ends_at, duration") == creates
         assert conn.execute("SELECT session_date, starts_at, ends_at, reason, clash_session_id"
