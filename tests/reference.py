@@ -523,8 +523,10 @@ class Series:
         if until <= self.made_until:
             return made
         for occ, pattern in self._stretch(self.made_until, until):
-            if occ.session_date in self.sessions:
-                continue  # left to the session already on that date
+            if occ.session_date in self.sessions or occ.session_date in self.skipped:
+                # left to the session already on that date, or to what a reschedule made of the
+                # marker's day (up to its end): the only day an occurrence may already be skipped
+                continue
             reason = judge(occ, at, self.time_off)
             if reason is None:
                 self.sessions[occ.session_date] = SeriesSession(occ, pattern.start, pattern.end)

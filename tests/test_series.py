@@ -22,7 +22,7 @@ from astegni.errors import (
     SeriesEnded,
 )
 from tests.conftest import as_login
-from tests.support import BERLIN, MON_WED_FRI, Factory, book, pull_back, refusal, scalar, tutor_today
+from tests.support import BERLIN, MON_WED_FRI, Factory, book, horizon, pull_back, refusal, scalar, tutor_today
 
 
 def extend_at(conn: psycopg.Connection[Any], days: float) -> int:
@@ -372,6 +372,47 @@ def test_time_off_cancels_skips_and_comes_back_when_removed(conn):
     assert {s for (s,) in cancelled} <= {i for i, _, _ in scheduled(conn, request)}
     assert scalar(conn, "SELECT count(*) FROM skipped_occurrences") == 0
 
+
+
+@pytest.mark.parametrize("time_off_gone", [False, True], ids=["time off kept", "time off gone"])
+def test_the_markers_day_a_reschedule_skipped_is_left_to_it(conn, time_off_gone):
+    """Rescheduled to a later time than the marker's, a series makes its marker's whole day anew; with
+    time off over that day the new occurrence is skipped. The extension that reaches it must leave
+    the date as the reschedule left it: one skipped occurrence while the time off lasts, one session
+    once it has gone (not a second skipped row, nor a duplicate session refusing the whole run)."""
+    # A zone whose wall clock is far from midnight and DST changes: the new time stays on its day.
+    zone, wall = next((z, w) for z in ("Africa/Addis_Ababa", "Asia/Tokyo", "America/New_York")
+                      for w in [scalar(conn, "SELECT now() AT TIME ZONE %s", z)]
+                      if dt.time(4) <= w.time() < dt.time(22))
+    f = Factory(conn)
+    tutor = f.tutor(zone)
+    request = f.request(tutor, f.student()[0], schedule_type="recurring",
+                        days='["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]',
+                        start_time=dt.time(0), end_time=dt.time(1))
+    marker_day = horizon(conn, zone).date()
+    away = scalar(conn, "INSERT INTO tutor_time_off (tutor_id, during) VALUES (%s, tstzrange("
+                        "%s::timestamp AT TIME ZONE %s, %s::timestamp AT TIME ZONE %s)) RETURNING id",
+                  tutor, marker_day, zone, marker_day + dt.timedelta(1), zone)
+    astegni.accept(conn, request)
+    later = (wall + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    plan = conn.execute(
+        "SELECT session_date, outcome, reason FROM astegni_reschedule(%s, %s, NULL, %s, %s)",
+        (request, wall.date(), later.time(), (later + dt.timedelta(hours=1)).time())).fetchall()
+    assert (marker_day, "skip", "time_off") in plan
+    if time_off_gone:
+        conn.execute("DELETE FROM tutor_time_off WHERE id = %s", (away,))
+    # A day on, a minute short of the next day's occurrence: the marker's day is all it reaches.
+    at = dt.datetime.combine(wall.date() + dt.timedelta(1), later.time()) - dt.timedelta(minutes=1)
+    made = scalar(conn, "SELECT astegni_extend_series_at(%s::timestamp AT TIME ZONE %s)", at, zone)
+    on_marker_day = (
+        conn.execute("SELECT start_time, status FROM sessions WHERE request_id = %s AND session_date = %s",
+                     (request, marker_day)).fetchall(),
+        conn.execute("SELECT reason FROM skipped_occurrences WHERE request_id = %s AND session_date = %s",
+                     (request, marker_day)).fetchall())
+    if time_off_gone:
+        assert (made, on_marker_day) == (1, ([(later.time(), "scheduled")], []))
+    else:
+        assert (made, on_marker_day) == (0, ([], [("time_off",)]))
 
 def test_time_off_must_be_bounded(conn):
     tutor = Factory(conn).tutor()

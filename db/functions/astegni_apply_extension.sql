@@ -6,7 +6,8 @@
 -- looked up only when p_check_clashes (and for the occurrences made again, whose session the
 -- sessions_move trigger would otherwise refuse); else the exclusion constraint guards, and the caller
 -- retries one request at a time. A date on which the series already has a session (moved there by
--- hand) is left to it. Called by astegni_on_extension, under the tutors' locks.
+-- hand) is left to it, and so is the marker's own day when it has a skipped occurrence (a reschedule
+-- decides that day whole). Called by astegni_on_extension, under the tutors' locks.
 CREATE OR REPLACE FUNCTION public.astegni_apply_extension(
     p_at timestamptz, p_ids integer[], p_check_clashes boolean, OUT series_grown integer,
     OUT sessions_made integer)
@@ -84,6 +85,11 @@ BEGIN
         WHERE NOT (g.taken OR o.session_date = g.made_until::date)
            OR NOT EXISTS (SELECT FROM public.sessions AS x
                           WHERE x.request_id = g.id AND x.session_date = o.session_date)
+              -- The marker's day as a reschedule left it, made to that day's end: its skipped
+              -- occurrence too (time off that is gone makes it again below, once).
+              AND (o.session_date <> g.made_until::date
+                   OR NOT EXISTS (SELECT FROM public.skipped_occurrences AS k
+                                  WHERE k.request_id = g.id AND k.session_date = o.session_date))
         UNION ALL
         -- Held back by time off that is gone, at the times it had: the session it cancelled, if any,
         -- comes back.

@@ -1,7 +1,7 @@
 """Acceptance at the floor under load; mail, calendar feeds and edits before accepting
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0004 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 7
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 8
 replaced (a new body: CREATE OR REPLACE), 4 re-signed (a new argument list, result or kind: the old one
 dropped first), 11 added.
 
@@ -27,6 +27,7 @@ depends_on: str | Sequence[str] | None = None
 REPLACED: list[str] = [
     "astegni_accept_requests.sql",
     "astegni_apply_acceptance.sql",
+    "astegni_apply_extension.sql",
     "astegni_end_series.sql",
     "astegni_lock_tutors.sql",
     "astegni_notify.sql",
