@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import email.policy
 import os
+import select
 import signal
 import socket
 import ssl
@@ -319,16 +320,19 @@ def test_the_worker_waits_for_events_until_interrupted(conn, mailer_url, smtp, i
         env={**os.environ, "DATABASE_URL": mailer_url}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     try:
-        assert worker.stderr is not None
+        assert worker.stderr is not None and worker.stdout is not None
         assert "Mailing the events through 127.0.0.1" in worker.stderr.readline()
         astegni.accept(conn, request)
         inbox.wait_for(1)
+        # Its line comes once the server's reply has: interrupted before, it would not be printed.
+        assert select.select([worker.stdout], [], [], 30)[0], "the worker printed nothing in 30 s"
+        line = worker.stdout.readline()
     finally:
         worker.send_signal(signal.SIGINT)
         out, err = worker.communicate(timeout=30)
     assert worker.returncode == 0, err
     [event] = event_ids(conn, request)
-    assert out == f"event {event} (request {request} accepted): sent 1, refused 0\n"
+    assert line + out == f"event {event} (request {request} accepted): sent 1, refused 0\n"
     assert inbox.received[0].rcpt_tos == [email_of(conn, user)]
 
 
