@@ -692,6 +692,7 @@ def test_each_installation_has_a_demo_server_of_its_own(monkeypatch):
     assert theirs != mine and theirs.parent == mine.parent
 
 
+@pytest.mark.own_servers
 def test_demo_against_the_embedded_default(tmp_path, monkeypatch):
     # A user's data directory under tmp_path; as root the default is the system temp directory.
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))

@@ -22,6 +22,8 @@ import pytest
 from astegni.migrations import upgrade
 from tests.support import ADDIS_ABABA, MON_WED_FRI, ROOT, Factory, pull_back, scalar, session_dates
 
+pytestmark = pytest.mark.own_servers  # a PostgreSQL 15 with pg_cron of its own
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 PG_CRON = Path("/usr/lib/postgresql/15/lib/pg_cron.so")
 DATABASE = "astegni"

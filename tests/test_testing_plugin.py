@@ -45,6 +45,7 @@ def test_on_the_server_the_url_names(app, monkeypatch, server_url):
     result.assert_outcomes(passed=3)
 
 
+@pytest.mark.own_servers
 def test_on_testcontainers_when_docker_has_the_image(app):
     image = docker_image()
     result = run(app)
@@ -52,6 +53,7 @@ def test_on_testcontainers_when_docker_has_the_image(app):
     result.assert_outcomes(passed=3)
 
 
+@pytest.mark.own_servers
 def test_on_the_embedded_server_when_docker_does_not_answer(app, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     result = run(app)
@@ -60,6 +62,7 @@ def test_on_the_embedded_server_when_docker_does_not_answer(app, monkeypatch, tm
     result.assert_outcomes(passed=3)
 
 
+@pytest.mark.own_servers
 def test_docker_without_the_image_falls_back_on_the_embedded_server(app, monkeypatch):
     docker_image()
     monkeypatch.setenv(IMAGE_VARIABLE, "astegni-no-such-image:0")
