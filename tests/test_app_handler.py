@@ -179,7 +179,10 @@ def client(served: Served, live_db: str, logins_and_template: tuple[Logins, str]
     owner = as_login(live_db, logins_and_template[0].owner)
     served.module.names["DATABASE_URL"] = served.module.users_url = owner
     served.module.two_factor.clear()
-    with httpx.Client(base_url=served.base_url, timeout=30) as http:
+    # A new connection per request: after a 500 the app raised through, uvicorn closes the connection,
+    # and a kept-alive one reused at that moment would be reset.
+    with httpx.Client(base_url=served.base_url, timeout=30,
+                      limits=httpx.Limits(max_keepalive_connections=0)) as http:
         yield Client(http, served.module)
 
 
