@@ -150,6 +150,22 @@ def test_a_move_into_a_dst_gap_is_skipped_as_dst_gap(conn):
     assert [(s.session_date, s.reason) for s in result.skipped] == [(gap_day, "dst_gap")]
 
 
+def test_a_request_whose_only_occurrence_is_moved_into_a_dst_gap_makes_nothing(conn):
+    """Its instants end before they start (02:30 is read past the gap, 03:00 is not): no window of
+    times to probe the tutor's booked sessions with, and no error either."""
+    f = Factory(conn)
+    tutor = f.tutor(BERLIN)
+    gap_day = last_sunday(next_year(conn), 3)
+    book(f, tutor, gap_day + dt.timedelta(days=7), dt.time(9), dt.time(10))
+    request = f.request(tutor, f.student()[0], schedule_type="specific_dates",
+                        specific_dates=[gap_day.isoformat()])
+    moves = {gap_day: (dt.time(2, 30), dt.time(3, 0))}
+    rows = astegni.preview(conn, request, moves=moves)
+    assert [(r.outcome, r.reason) for r in rows] == [("skip", "dst_gap")]
+    result = astegni.accept(conn, request, moves=moves)
+    assert (result.sessions_created, [s.reason for s in result.skipped]) == (0, ["dst_gap"])
+
+
 @pytest.mark.parametrize(("edits", "field", "problem"), [
     ({"without": ["next-week"]}, "without", "is not one of its occurrences"),
     ({"moves": {"next-week": ["15:00", "16:00"]}}, "moves", "is not one of its occurrences"),

@@ -56,7 +56,9 @@ BEGIN
     busy AS MATERIALIZED (
         SELECT EXISTS (
             SELECT FROM public.sessions AS s,
-                        (SELECT min(o.starts_at) AS first, max(o.ends_at) AS last FROM o) AS w
+                        -- the occurrences that have a time: a DST gap's may end before it starts
+                        (SELECT min(o.starts_at) AS first, max(o.ends_at) AS last FROM o
+                         WHERE o.ends_at > o.starts_at) AS w
             WHERE s.tutor_id = r.tutor_id
               AND tstzrange(s.starts_at, s.ends_at) && tstzrange(w.first, w.last)
               AND s.status IS DISTINCT FROM 'cancelled') AS any
