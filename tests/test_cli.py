@@ -678,7 +678,9 @@ def test_demo_against_a_server(server_url):
     name = f"astegni_demo_{uuid.uuid4().hex[:8]}"
     try:
         url = demo_tables(cli("demo", "--name", name, url=server_url).stdout, on_embedded=False)
-        assert_demo_database(url)
+        assert conninfo_to_dict(url)["dbname"] == name
+        # The URL shown hides a password; connect with the server's own.
+        assert_demo_database(make_conninfo(server_url, dbname=name))
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
