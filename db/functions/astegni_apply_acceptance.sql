@@ -42,8 +42,12 @@ BEGIN
                coalesce(p.course_ids, '{}') AS course_ids,
                r.id = ANY (v_edited) AS edited
         FROM public.requested_sessions AS r
-        JOIN public.tutor_profiles AS t ON t.id = r.tutor_id
-        LEFT JOIN public.tutor_packages AS p ON p.id = r.package_id
+        -- Probes by key (OFFSET 0 keeps them lateral): the generic plan's guess of 10 requests would
+        -- otherwise hash every tutor and every package for each accept.
+        CROSS JOIN LATERAL (SELECT t.timezone FROM public.tutor_profiles AS t WHERE t.id = r.tutor_id
+                            OFFSET 0) AS t
+        LEFT JOIN LATERAL (SELECT p.hourly_rate, p.course_ids FROM public.tutor_packages AS p
+                           WHERE p.id = r.package_id OFFSET 0) AS p ON true
         LEFT JOIN LATERAL public.astegni_series_window(
             public.astegni_schedule_of(r), (now() AT TIME ZONE t.timezone)::date) AS w ON true
         WHERE r.id = ANY (p_ids)

@@ -1,7 +1,7 @@
 """Acceptance at the floor under load; mail, calendar feeds and edits before accepting
 
 Made by db/new_revision.py from db/functions/, compared with the copies installed at revision 0004 (for
-each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 8
+each file, its newest copy under sql/NNNN/functions/ at or below it). Installs sql/0005/functions/: 10
 replaced (a new body: CREATE OR REPLACE), 4 re-signed (a new argument list, result or kind: the old one
 dropped first), 11 added.
 
@@ -32,7 +32,9 @@ REPLACED: list[str] = [
     "astegni_lock_tutors.sql",
     "astegni_notify.sql",
     "astegni_on_extension.sql",
+    "astegni_parse_year.sql",
     "astegni_reschedule.sql",
+    "astegni_window_passed.sql",
 ]
 # A new argument list, result or kind (function or procedure; a trigger's table): the old object is
 # dropped first, else PostgreSQL would keep both routines, as overloads.

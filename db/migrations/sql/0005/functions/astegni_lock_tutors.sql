@@ -19,10 +19,10 @@ AS $$
 BEGIN
     -- Every lock row already updated by this transaction (not a subtransaction): it holds them all,
     -- as astegni_accept does when its UPDATE fires the rule. Nothing to take, nor to write again.
-    IF NOT EXISTS (SELECT FROM unnest(p_tutor_ids) AS t (id)
-                   WHERE t.id IS NOT NULL AND NOT EXISTS (
-                       SELECT FROM public.astegni_tutor_locks AS l
-                       WHERE l.tutor_id = t.id AND l.xmin = pg_current_xact_id()::xid)) THEN
+    -- Counted through the primary key (= ANY): probing per tutor would seq-scan the whole table.
+    IF (SELECT count(*) FROM public.astegni_tutor_locks AS l
+        WHERE l.tutor_id = ANY (p_tutor_ids) AND l.xmin = pg_current_xact_id()::xid)
+       = (SELECT count(DISTINCT t.id) FROM unnest(p_tutor_ids) AS t (id)) THEN
         RETURN;
     END IF;
     INSERT INTO public.astegni_tutor_locks (tutor_id)
@@ -33,6 +33,6 @@ BEGIN
           WHERE k.tutor_id = ANY (p_tutor_ids)
           ORDER BY k.tutor_id
           FOR NO KEY UPDATE) AS k
-    WHERE l.tutor_id = k.tutor_id;
+    WHERE l.tutor_id = k.tutor_id AND l.tutor_id = ANY (p_tutor_ids);  -- the key, not a scan of all tutors
 END
 $$;
