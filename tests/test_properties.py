@@ -365,7 +365,8 @@ def _busy(conn: psycopg.Connection[Any], tutor: int, zone: str, data: st.DataObj
     target = data.draw(st.sampled_from(ahead), label="busy")
     start = moves.get(target.session_date, (target.starts_at.astimezone(ZoneInfo(zone)).time(), None))[0]
     end = (dt.datetime.combine(target.session_date, start) + dt.timedelta(minutes=30)).time()
-    if instant(target.session_date, start, ZoneInfo(zone)) <= now:
+    busy = occurrence(target.session_date, start, end, ZoneInfo(zone))
+    if busy.starts_at <= now or not busy.has_time:  # past, or its own times in a DST gap: never made
         return None
     f = Factory(conn)
     other = f.request(tutor, f.student()[0], package_id=f.package(tutor), schedule_type="specific_dates",
