@@ -30,7 +30,9 @@ BEGIN
             jsonb_build_object('request_id', r.id, 'status', r.status), 'Only a pending request can be previewed.');
     END IF;
     -- In astegni_accept's order: the edits as written, the request, then the edits' dates.
-    v_edits := ARRAY(SELECT public.astegni_edits(r.id, p_without, p_moves));
+    IF cardinality(p_without) > 0 OR p_moves IS DISTINCT FROM '{}' THEN  -- as astegni_accept decides
+        v_edits := ARRAY(SELECT public.astegni_edits(r.id, p_without, p_moves));
+    END IF;
     PERFORM public.astegni_check_requests(ARRAY[r.id]);
     IF cardinality(v_edits) > 0 THEN
         PERFORM public.astegni_check_edits(r, v_edits);
