@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import astegni
-from astegni import mail
+from astegni import mail, queries
 from astegni.accept import NOTES
 from astegni.errors import MailNotSent, NotConfigured
 from astegni.notifications import Notification
@@ -112,8 +112,21 @@ def mailer_url(db_url, logins):
     return as_login(db_url, logins["mailer"])
 
 
+def settle(url, timeout=60):
+    """Waits until every event of the database is settled, as `--once` mails only those: no transaction
+    older than the one that wrote it still runs on the server (in any database: another test's may be
+    held open on purpose)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute(f"SELECT EXISTS (SELECT FROM astegni_events WHERE xact >= {queries.SETTLED})"
+                           ).fetchone() != (False,):
+            assert time.monotonic() < deadline, "events still held back by an older open transaction"
+            time.sleep(0.05)
+
+
 def run_mail(url, smtp_url, *args, env=None, check=True):
-    """`astegni mail --once` as a subprocess."""
+    """`astegni mail --once` as a subprocess, once every event is settled."""
+    settle(url)
     environment = {**os.environ, "DATABASE_URL": url, **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "astegni.cli", "mail", "--smtp", smtp_url, "--sender", SENDER, "--once",
@@ -234,6 +247,7 @@ def test_why_not_more_and_every_kind_of_change(conn, mailer_url, smtp, inbox):
     server = mail.Smtp.from_url(smtp)
     with psycopg.connect(mailer_url, autocommit=True) as mailer_conn, mail.Mailer(server) as mailer:
         def pending():
+            settle(mailer_url)
             return list(mail.deliver(mailer_conn, mailer, sender=SENDER, timeout=0))
 
         assert pending() == []
