@@ -345,10 +345,13 @@ def test_a_reschedule_to_a_session_longer_than_the_limit_is_refused_and_changes_
 def test_time_off_cancels_skips_and_comes_back_when_removed(conn):
     request = series_request(conn)
     tutor = scalar(conn, "SELECT tutor_id FROM requested_sessions WHERE id = %s", request)
+    # Seven whole days of the tutor's, a week from today: one Monday, Wednesday and Friday each, whatever
+    # the hour (a week from now could cut into the session running now, a fourth).
     away = conn.execute(
-        "INSERT INTO tutor_time_off (tutor_id, during, reason) VALUES"
-        " (%s, tstzrange(now() + interval '7 days', now() + interval '14 days'), 'holiday') RETURNING id",
-        (tutor,)).fetchone()[0]
+        "INSERT INTO tutor_time_off (tutor_id, during, reason) SELECT %s,"
+        " tstzrange((d + 7)::timestamp AT TIME ZONE %s, (d + 14)::timestamp AT TIME ZONE %s), 'holiday'"
+        " FROM (SELECT (now() AT TIME ZONE %s)::date AS d) AS today RETURNING id",
+        (tutor, BERLIN, BERLIN, BERLIN)).fetchone()[0]
     cancelled = conn.execute("SELECT id FROM sessions WHERE request_id = %s"
                              " AND cancelled_reason = 'time_off'",
                              (request,)).fetchall()
